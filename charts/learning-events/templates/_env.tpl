@@ -1,0 +1,18 @@
+{{/*
+The service's own settings, as the environment variables it validates at boot.
+An empty value is left out, so the service applies its documented default.
+*/}}
+{{- define "learning-events.serviceEnv" -}}
+{{- with .Values.config.eventTypes }}
+- name: EVENT_TYPES
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with .Values.config.bodyLimitBytes }}
+- name: BODY_LIMIT_BYTES
+  value: {{ . | int64 | quote }}
+{{- end }}
+{{- with .Values.config.batchBodyLimitBytes }}
+- name: BATCH_BODY_LIMIT_BYTES
+  value: {{ . | int64 | quote }}
+{{- end }}
+{{- end }}

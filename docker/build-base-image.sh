@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Builds a local stand-in for the official `node:20-bookworm-slim` image and tags it with the official
+# name, so `docker/Dockerfile` (which stays the file users build) resolves its FROM lines on a machine
+# that has no registry to pull from.
+#
+# The stand-in mirrors the official image's shape:
+#   - a minimal Debian bookworm root filesystem (mmdebstrap, minbase variant, docs/man/locales left out
+#     like Debian's own slim images), taken from the Debian mirror this machine's apt is configured with;
+#   - this machine's Node 20 laid out like the official tarball: /usr/local/bin/{node,npm,npx,corepack},
+#     /usr/local/lib/node_modules/{npm,corepack}, /usr/local/include/node (headers, used by node-gyp);
+#   - a `node` user and group with uid/gid 1000, the official `docker-entrypoint.sh` behaviour, CMD ["node"].
+# It does not ship yarn (the official image bundles yarn 1; nothing here uses it).
+#
+# Usage: docker/build-base-image.sh [--force]
+#   Skips the build when the tag already exists, unless --force (or FORCE=1) is given.
+# Needs: root (mmdebstrap's root mode), mmdebstrap, podman, an `apt-get update`d package index, node 20 on PATH.
+set -euo pipefail
+
+readonly IMAGE_TAG="docker.io/library/node:20-bookworm-slim"
+readonly SUITE="bookworm"
+readonly NODE_MAJOR="20"
+
+log() { printf '[base-image] %s\n' "$*" >&2; }
+die() { printf '[base-image] ERROR: %s\n' "$*" >&2; exit 1; }
+
+force="${FORCE:-0}"
+case "${1:-}" in
+  --force) force=1 ;;
+  "") ;;
+  *) die "unknown argument: $1 (usage: $0 [--force])" ;;
+esac
+
+command -v podman >/dev/null || die "podman is not installed"
+command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed"
+
+if [[ "$force" != 1 ]] && podman image exists "$IMAGE_TAG"; then
+  log "$IMAGE_TAG already exists; skipping (use --force to rebuild)"
+  exit 0
+fi
+
+# --- Debian sources: the bookworm suites of the Debian archive as this machine's apt knows them -------------
+# `apt-get indextargets` reports what apt's configured sources resolved to (after `apt-get update`), whatever
+# file format they were written in; only entries whose Release file says Origin "Debian" are kept, so
+# third-party repositories configured on the host never leak into the image.
+debian_sources() {
+  apt-get indextargets --format '$(TARGET_OF) $(CREATED_BY) $(ORIGIN) $(RELEASE) $(REPO_URI)' |
+    awk -v suite="$SUITE" '
+      $1 == "deb" && $2 == "Packages" && $3 == "Debian" &&
+      ($4 == suite || $4 == suite "-updates" || $4 == suite "-security") {
+        print "deb " $5 " " $4 " main"
+      }' | sort -u
+}
+mapfile -t sources < <(debian_sources)
+((${#sources[@]} > 0)) ||
+  die "apt knows no Debian $SUITE sources; configure a Debian $SUITE mirror and run 'apt-get update' first"
+for line in "${sources[@]}"; do log "source: $line"; done
+
+# --- Node: find this machine's Node 20 and its npm/corepack packages ----------------------------------------
+node_bin="$(readlink -f "$(command -v node)")" || die "node is not on PATH"
+node_version="$("$node_bin" -p 'process.versions.node')"
+[[ "${node_version%%.*}" == "$NODE_MAJOR" ]] || die "node on PATH is v$node_version, need v$NODE_MAJOR"
+node_prefix="$(dirname "$(dirname "$node_bin")")"
+
+# npm's bin script lives at <package>/bin/npm-cli.js; corepack's at <package>/dist/corepack.js.
+package_dir_of() { # <command> <expected package name>
+  local cmd_path dir
+  cmd_path="$(command -v "$1")" || return 1
+  dir="$(dirname "$(dirname "$(readlink -f "$cmd_path")")")"
+  [[ "$("$node_bin" -p "require('$dir/package.json').name" 2>/dev/null)" == "$2" ]] || return 1
+  printf '%s\n' "$dir"
+}
+npm_dir="$(package_dir_of npm npm)" || die "cannot locate the npm package of $node_bin"
+corepack_dir="$(package_dir_of corepack corepack || true)"
+headers_dir="$node_prefix/include/node"
+log "node v$node_version from $node_bin; npm $("$node_bin" -p "require('$npm_dir/package.json').version") from $npm_dir"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Stage /usr/local exactly as the official image has it, then copy it into the root filesystem in a hook.
+stage="$work/stage"
+mkdir -p "$stage/usr/local/bin" "$stage/usr/local/lib/node_modules" "$stage/usr/local/include"
+cp -a "$node_bin" "$stage/usr/local/bin/node"
+ln -s node "$stage/usr/local/bin/nodejs"
+cp -a "$npm_dir" "$stage/usr/local/lib/node_modules/npm"
+ln -s ../lib/node_modules/npm/bin/npm-cli.js "$stage/usr/local/bin/npm"
+ln -s ../lib/node_modules/npm/bin/npx-cli.js "$stage/usr/local/bin/npx"
+if [[ -n "$corepack_dir" ]]; then
+  cp -a "$corepack_dir" "$stage/usr/local/lib/node_modules/corepack"
+  ln -s ../lib/node_modules/corepack/dist/corepack.js "$stage/usr/local/bin/corepack"
+else
+  log "corepack not found on this machine; the stand-in will not have it"
+fi
+if [[ -d "$headers_dir" ]]; then
+  cp -a "$headers_dir" "$stage/usr/local/include/node"
+else
+  log "no Node headers at $headers_dir; native modules will need to download them"
+fi
+# Same behaviour as the official image's entrypoint: arguments that are not a command run under node.
+cat >"$stage/usr/local/bin/docker-entrypoint.sh" <<'EOF'
+#!/bin/sh
+set -e
+
+# Run command with node if the first argument contains a "-" or is not a system command. The last
+# part inside the "{}" is a workaround for the following bug in ash/dash:
+# https://bugs.debian.org/cgi-bin/bugreport.cgi?bug=874264
+if [ "${1#-}" != "${1}" ] || [ -z "$(command -v "${1}")" ] || { [ -f "${1}" ] && ! [ -x "${1}" ]; }; then
+  set -- node "$@"
+fi
+
+exec "$@"
+EOF
+chmod 0755 "$stage/usr/local/bin/docker-entrypoint.sh"
+chown -R 0:0 "$stage"
+
+# --- Root filesystem --------------------------------------------------------------------------------------
+rootfs_tar="$work/rootfs.tar"
+log "running mmdebstrap ($SUITE, minbase)"
+started=$SECONDS
+mmdebstrap \
+  --mode=root \
+  --variant=minbase \
+  --format=tar \
+  --dpkgopt='path-exclude=/usr/share/man/*' \
+  --dpkgopt='path-exclude=/usr/share/info/*' \
+  --dpkgopt='path-exclude=/usr/share/groff/*' \
+  --dpkgopt='path-exclude=/usr/share/lintian/*' \
+  --dpkgopt='path-exclude=/usr/share/linda/*' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' \
+  --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' \
+  --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+  --customize-hook="tar -C '$stage' -c . | tar -C \"\$1\" -x --keep-directory-symlink" \
+  --customize-hook='chroot "$1" groupadd --gid 1000 node' \
+  --customize-hook='chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node' \
+  --customize-hook='chroot "$1" node --version' \
+  --customize-hook='chroot "$1" npm --version' \
+  "$SUITE" "$rootfs_tar" "${sources[@]}"
+log "root filesystem built in $((SECONDS - started))s ($(du -h "$rootfs_tar" | cut -f1))"
+
+# --- Import into podman with the official image's configuration -------------------------------------------
+podman import \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change "ENV NODE_VERSION=$node_version" \
+  --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
+  --change 'CMD ["node"]' \
+  --message "local stand-in for node:20-bookworm-slim (Debian $SUITE minbase + node v$node_version)" \
+  "$rootfs_tar" "$IMAGE_TAG" >/dev/null
+
+log "tagged $IMAGE_TAG ($(podman image inspect --format '{{.Size}}' "$IMAGE_TAG" | awk '{printf "%.0f MB", $1/1e6}'))"

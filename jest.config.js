@@ -1,0 +1,20 @@
+// Every service's tests, as jest projects. Tests are TypeScript, compiled by swc as ES modules;
+// they start the built services as real processes (npm test builds first).
+const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }];
+
+const project = (name, roots) => ({
+  displayName: name,
+  testEnvironment: 'node',
+  roots,
+  testMatch: ['**/*.test.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+});
+
+export default {
+  testTimeout: 120_000,
+  projects: [
+    project('learning-events', ['<rootDir>/services/learning-events/test']),
+  ],
+};

@@ -1,0 +1,100 @@
+// createServiceApp builds the Koa app every service shares: request ids, one log line and one
+// histogram observation per request, the error mapping, health/readiness/metrics/docs routes, and
+// JSON 404/405 answers. It never listens; lifecycle.ts does.
+import { randomUUID } from 'node:crypto';
+import Koa, { type Context, type Next } from 'koa';
+import Router from '@koa/router';
+import type { Logger } from 'pino';
+import type { ServiceMetrics } from './metrics.js';
+import { errorHandler } from './http-errors.js';
+import { apiDocsRouter } from './api-docs.js';
+import { MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from './errors.js';
+
+/** Shared by the app and the lifecycle: once draining, readiness fails and connections close. */
+export class ServiceState {
+  draining = false;
+}
+
+export interface ServiceAppOptions {
+  title: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  state: ServiceState;
+  openapi: object;
+  routers: Router[];
+  /** Resolves when the service can take traffic (database answers, migrations current); throws otherwise. */
+  checkReady: () => Promise<void>;
+}
+
+/** Routes probed or scraped every few seconds: logged at debug level so they do not drown real traffic. */
+const quietRoutes = new Set(['/health', '/ready', '/metrics']);
+
+export function createServiceApp(options: ServiceAppOptions): Koa {
+  const { logger, metrics, state } = options;
+  const app = new Koa({ proxy: true });
+  app.silent = true; // every error is logged by errorHandler, once
+
+  app.use(async function observeRequest(ctx: Context, next: Next) {
+    const started = process.hrtime.bigint();
+    const requestId = ctx.get('x-request-id') || randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    if (state.draining) ctx.set('Connection', 'close');
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      const statusCode = String(ctx.status);
+      metrics.httpRequestDuration.observe({ method: ctx.method, route, status_code: statusCode }, seconds);
+      const line = {
+        request_id: requestId,
+        method: ctx.method,
+        route,
+        path: ctx.path,
+        status_code: ctx.status,
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+      };
+      if (quietRoutes.has(route)) logger.debug(line, 'request');
+      else logger.info(line, 'request');
+    }
+  });
+  app.use(errorHandler(logger));
+  app.use(async function answerUnroutedAsJson(ctx: Context, next: Next) {
+    await next();
+    if (ctx.body !== undefined && ctx.body !== null) return;
+    if (ctx.status === 405 || ctx.status === 501) {
+      const allowed = (ctx.response.get('Allow') || '').split(',').map((m) => m.trim()).filter(Boolean);
+      throw new MethodNotAllowedError(`Method ${ctx.method} is not allowed on ${ctx.path}.`, allowed);
+    }
+    if (ctx.status === 404) throw new NotFoundError(`No route for ${ctx.method} ${ctx.path}.`);
+  });
+
+  const routers = [systemRouter(options), apiDocsRouter(options.openapi, options.title), ...options.routers];
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}
+
+function systemRouter({ metrics, state, checkReady }: ServiceAppOptions): Router {
+  const router = new Router();
+  router.get('/health', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/ready', async (ctx) => {
+    if (state.draining) throw new ServiceUnavailableError('The service is shutting down.');
+    try {
+      await checkReady();
+    } catch (err) {
+      throw new ServiceUnavailableError(`Not ready: ${(err as Error).message}`);
+    }
+    ctx.body = { status: 'ready' };
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+  return router;
+}

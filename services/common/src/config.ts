@@ -1,0 +1,59 @@
+// Configuration comes from environment variables only, validated once at boot against a JSON
+// Schema. A bad value stops the start with a message naming the variable.
+import { createAjv, toErrorDetails } from './validation.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Validates `env` against `schema` (an object schema whose property names are the variable names),
+ * applying defaults and coercing strings to the declared types.
+ */
+export function readEnvConfig<T>(schema: object, env: NodeJS.ProcessEnv): T {
+  const ajv = createAjv({ coerceTypes: true });
+  const validate = ajv.compile(schema);
+  const properties = Object.keys((schema as { properties: Record<string, unknown> }).properties);
+  const candidate: Record<string, unknown> = {};
+  for (const name of properties) {
+    const value = env[name];
+    if (value !== undefined && value !== '') candidate[name] = value;
+  }
+  if (!validate(candidate)) {
+    const problems = toErrorDetails(validate.errors).map((d) => `${d.path.slice(1) || 'environment'} ${d.reason}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return candidate as T;
+}
+
+/** Parses a comma-separated list variable into trimmed, non-empty items. */
+export function parseList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/** The variables every service reads; each service adds its own and picks its defaults. */
+export function serviceConfigProperties(defaults: { port: number; databaseUrl: string }) {
+  return {
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: defaults.port },
+    HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
+    DATABASE_URL: {
+      type: 'string',
+      pattern: '^sqlite:.+$',
+      default: defaults.databaseUrl,
+      description: 'sqlite:<path>, relative to the working directory or absolute.',
+    },
+    LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    SHUTDOWN_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 },
+  } as const;
+}
+
+export interface ServiceConfig {
+  PORT: number;
+  HOST: string;
+  DATABASE_URL: string;
+  LOG_LEVEL: string;
+  SHUTDOWN_TIMEOUT_MS: number;
+}

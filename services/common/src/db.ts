@@ -1,0 +1,62 @@
+// Opens a service's database through knex and applies its migrations. SQLite runs in WAL mode with
+// synchronous=FULL, so a committed transaction is on disk before anyone is told it succeeded.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import knex, { type Knex } from 'knex';
+
+export type { Knex };
+
+export interface Migration {
+  name: string;
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+/** The SQLite file a `sqlite:<path>` URL names, resolved against the working directory. */
+export function sqlitePath(databaseUrl: string): string {
+  if (!databaseUrl.startsWith('sqlite:')) throw new Error(`Unsupported DATABASE_URL scheme: ${databaseUrl}`);
+  return resolve(databaseUrl.slice('sqlite:'.length));
+}
+
+export function openDatabase(databaseUrl: string): Knex {
+  const filename = sqlitePath(databaseUrl);
+  mkdirSync(dirname(filename), { recursive: true });
+  return knex({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(connection: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        connection.pragma('journal_mode = WAL');
+        connection.pragma('synchronous = FULL');
+        connection.pragma('busy_timeout = 5000');
+        connection.pragma('foreign_keys = ON');
+        done(null, connection);
+      },
+    },
+  });
+}
+
+/** Knex migration source over an ordered, statically imported list: no file-system scanning. */
+function migrationSource(migrations: Migration[]): Knex.MigrationSource<Migration> {
+  return {
+    getMigrations: () => Promise.resolve(migrations),
+    getMigrationName: (migration) => migration.name,
+    getMigration: (migration) => Promise.resolve(migration),
+  };
+}
+
+export async function migrateToLatest(db: Knex, migrations: Migration[]): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource: migrationSource(migrations) })) as [number, string[]];
+  return applied;
+}
+
+export async function pendingMigrations(db: Knex, migrations: Migration[]): Promise<string[]> {
+  const [, pending] = (await db.migrate.list({ migrationSource: migrationSource(migrations) })) as [
+    unknown,
+    Migration[],
+  ];
+  return pending.map((m) => m.name);
+}

@@ -1,0 +1,85 @@
+// The failure classes every service throws. One middleware (http-errors.ts) turns them into the
+// common JSON body; handlers never format errors themselves.
+
+export interface ErrorDetail {
+  /** JSON Pointer into the request (body, query or path) that the detail is about; "" for the whole. */
+  path: string;
+  reason: string;
+}
+
+export abstract class AppError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+
+  constructor(
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class MalformedJsonError extends AppError {
+  readonly status = 400;
+  readonly code = 'malformed_json';
+}
+
+export class BadRequestError extends AppError {
+  readonly status = 400;
+  readonly code = 'bad_request';
+}
+
+export class ValidationError extends AppError {
+  readonly status = 422;
+  readonly code = 'validation_failed';
+}
+
+export class NotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}
+
+export class MethodNotAllowedError extends AppError {
+  readonly status = 405;
+  readonly code = 'method_not_allowed';
+
+  constructor(
+    message: string,
+    readonly allowed: string[],
+  ) {
+    super(message);
+  }
+}
+
+export class ConflictError extends AppError {
+  readonly status = 409;
+  readonly code = 'conflict';
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
+  readonly code = 'payload_too_large';
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
+export class ServiceUnavailableError extends AppError {
+  readonly status = 503;
+  readonly code = 'service_unavailable';
+}
+
+/** A dependency we call failed: unreachable (503), timed out (504) or answered garbage (502). */
+export class UpstreamError extends AppError {
+  constructor(
+    readonly status: 502 | 503 | 504,
+    readonly code: 'upstream_bad_response' | 'upstream_unavailable' | 'upstream_timeout',
+    message: string,
+    details: ErrorDetail[] = [],
+  ) {
+    super(message, details);
+  }
+}

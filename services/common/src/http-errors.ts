@@ -1,0 +1,47 @@
+// Maps every failure to the one JSON error body: {"error": {"code", "message", "details"}}.
+// Bad input never becomes a 500 and no response ever carries a stack trace.
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { AppError, MethodNotAllowedError } from './errors.js';
+
+export interface ErrorBody {
+  error: { code: string; message: string; details: { path: string; reason: string }[] };
+}
+
+export function errorHandler(logger: Logger) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      const appError = asAppError(err);
+      if (appError) {
+        respond(ctx, appError.status, appError.code, appError.message, appError.details);
+        if (appError instanceof MethodNotAllowedError) ctx.set('Allow', appError.allowed.join(', '));
+        return;
+      }
+      const status = httpStatusOf(err);
+      if (status !== undefined && status >= 400 && status < 500) {
+        respond(ctx, status, 'bad_request', (err as Error).message);
+        return;
+      }
+      logger.error({ err }, 'unhandled error');
+      respond(ctx, 500, 'internal_error', 'An internal error occurred.');
+    }
+  };
+}
+
+function respond(ctx: Context, status: number, code: string, message: string, details: ErrorBody['error']['details'] = []) {
+  ctx.status = status;
+  ctx.body = { error: { code, message, details } } satisfies ErrorBody;
+}
+
+function asAppError(err: unknown): AppError | undefined {
+  return err instanceof AppError ? err : undefined;
+}
+
+function httpStatusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
+  const value = status ?? statusCode;
+  return typeof value === 'number' ? value : undefined;
+}

@@ -1,0 +1,33 @@
+// Parses a JSON request body with a size limit, turning every way it can go wrong into its own
+// error class: not JSON (415), too large (413), unparsable (400).
+import bodyParser from 'koa-bodyparser';
+import type { Context, Next } from 'koa';
+import { MalformedJsonError, PayloadTooLargeError, UnsupportedMediaTypeError, BadRequestError } from './errors.js';
+
+export function jsonBody(options: { limitBytes: number }) {
+  const parse = bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: `${options.limitBytes}b`,
+    strict: true,
+    onerror(err: Error & { type?: string; status?: number }) {
+      if (err.type === 'entity.too.large' || err.status === 413) {
+        throw new PayloadTooLargeError(`The request body exceeds the limit of ${options.limitBytes} bytes.`);
+      }
+      if (err.type === 'encoding.unsupported' || err.status === 415) {
+        throw new UnsupportedMediaTypeError('The request body encoding is not supported.');
+      }
+      if (err.type === 'request.aborted') throw new BadRequestError('The request was aborted by the client.');
+      throw new MalformedJsonError('The request body is not valid JSON.');
+    },
+  });
+  return async function parseJsonBody(ctx: Context, next: Next): Promise<void> {
+    if (!ctx.is('application/json', '+json')) {
+      throw new UnsupportedMediaTypeError('The request body must be JSON (Content-Type: application/json).');
+    }
+    const declaredLength = Number(ctx.get('content-length'));
+    if (declaredLength > options.limitBytes) {
+      throw new PayloadTooLargeError(`The request body exceeds the limit of ${options.limitBytes} bytes.`);
+    }
+    await parse(ctx, next);
+  };
+}

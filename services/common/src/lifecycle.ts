@@ -1,0 +1,76 @@
+// Runs a Koa app on a port and stops it gracefully on SIGTERM/SIGINT: readiness goes 503, the
+// listener closes, in-flight requests finish, then the service's own resources close and
+// telemetry flushes, all within a bound. Exit 0 when that worked, 1 when the bound ran out.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import type { ServiceState } from './app.js';
+
+export interface ServeOptions {
+  app: Koa;
+  port: number;
+  host: string;
+  logger: Logger;
+  state: ServiceState;
+  shutdownTimeoutMs: number;
+  /** Closes what the service owns (writers, database); runs after the last request finished. */
+  close: () => Promise<void>;
+  /** Flushes telemetry; runs last. */
+  flushTelemetry: () => Promise<void>;
+}
+
+export async function serve(options: ServeOptions): Promise<Server> {
+  const { app, logger } = options;
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port, address } = server.address() as AddressInfo;
+  logger.info({ port, address }, 'listening');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    void shutdown(server, options, signal).then(
+      (clean) => process.exit(clean ? 0 : 1),
+      (err: unknown) => {
+        logger.fatal({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return server;
+}
+
+async function shutdown(server: Server, options: ServeOptions, signal: string): Promise<boolean> {
+  const { logger, state } = options;
+  const deadline = Date.now() + options.shutdownTimeoutMs;
+  logger.info({ signal, timeout_ms: options.shutdownTimeoutMs }, 'shutting down');
+  state.draining = true;
+
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive sockets that sit idle would hold close() open; busy ones close after their response
+  // (the app answers with Connection: close while draining).
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  server.closeIdleConnections();
+  const drained = await Promise.race([closed.then(() => true), sleep(deadline - Date.now()).then(() => false)]);
+  clearInterval(sweep);
+  if (!drained) {
+    logger.error('shutdown bound reached with requests still in flight; closing their connections');
+    server.closeAllConnections();
+  }
+
+  await options.close();
+  await Promise.race([options.flushTelemetry(), sleep(Math.max(0, deadline - Date.now()))]);
+  logger.info({ clean: drained }, 'stopped');
+  return drained;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+}

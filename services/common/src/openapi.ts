@@ -1,0 +1,89 @@
+// Builds a service's OpenAPI 3.1 document from the same JSON Schemas ajv validates with, adding
+// what every service shares: the error body, and the health, readiness and metrics endpoints.
+export const errorBodySchema = {
+  $id: 'ErrorBody',
+  type: 'object',
+  required: ['error'],
+  additionalProperties: false,
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message', 'details'],
+      additionalProperties: false,
+      properties: {
+        code: { type: 'string', description: 'Stable machine-readable error class, e.g. validation_failed.' },
+        message: { type: 'string' },
+        details: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['path', 'reason'],
+            additionalProperties: false,
+            properties: {
+              path: { type: 'string', description: 'JSON Pointer to the offending value ("query:" or "path:" prefixed outside the body).' },
+              reason: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export function errorResponse(description: string) {
+  return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } };
+}
+
+export function jsonResponse(description: string, schema: object, headers?: Record<string, object>) {
+  return { description, ...(headers ? { headers } : {}), content: { 'application/json': { schema } } };
+}
+
+const statusSchema = { type: 'object', properties: { status: { type: 'string' } } };
+
+const sharedPaths = {
+  '/health': {
+    get: {
+      summary: 'Liveness: the process answers. Touches no dependency.',
+      responses: { '200': jsonResponse('Alive', statusSchema) },
+    },
+  },
+  '/ready': {
+    get: {
+      summary: 'Readiness: the database answers and migrations are current.',
+      responses: {
+        '200': jsonResponse('Ready', statusSchema),
+        '503': errorResponse('Not ready, or shutting down'),
+      },
+    },
+  },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus metrics in the text exposition format.',
+      responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  },
+};
+
+export function buildOpenApiDocument(spec: {
+  title: string;
+  version: string;
+  description: string;
+  paths: Record<string, object>;
+  schemas: Record<string, object>;
+}): object {
+  return {
+    openapi: '3.1.0',
+    info: { title: spec.title, version: spec.version, description: spec.description },
+    paths: { ...spec.paths, ...sharedPaths },
+    components: { schemas: { ...stripIds(spec.schemas), ErrorBody: stripId(errorBodySchema) } },
+  };
+}
+
+function stripId(schema: object): object {
+  const { $id: _ignored, ...rest } = schema as { $id?: string };
+  return rest;
+}
+
+function stripIds(schemas: Record<string, object>): Record<string, object> {
+  return Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, stripId(schema)]));
+}

@@ -1,0 +1,89 @@
+// One ajv instance per schema set; every request body, query and path is checked here, at the
+// edge, against the same JSON Schemas that the OpenAPI document publishes.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { type ErrorDetail, ValidationError, BadRequestError } from './errors.js';
+
+// ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+/** Custom keyword: the value, serialized as JSON, is at most this many UTF-8 bytes. */
+export const MAX_JSON_BYTES = 'x-max-json-bytes';
+
+export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: true,
+    strictRequired: false, // "required" inside anyOf branches names properties declared by the parent
+    coerceTypes: options.coerceTypes ?? false,
+    useDefaults: true,
+    removeAdditional: false,
+    verbose: true, // keeps each error's schema, so an anyOf failure can name its alternatives
+  });
+  addFormats(ajv);
+  ajv.addKeyword({
+    keyword: MAX_JSON_BYTES,
+    type: 'object',
+    schemaType: 'number',
+    errors: true,
+    validate: function maxJsonBytes(limit: number, data: unknown) {
+      const ok = Buffer.byteLength(JSON.stringify(data), 'utf8') <= limit;
+      if (!ok) {
+        (maxJsonBytes as unknown as { errors: Partial<ErrorObject>[] }).errors = [
+          { keyword: MAX_JSON_BYTES, message: `must be at most ${limit} bytes as JSON`, params: { limit } },
+        ];
+      }
+      return ok;
+    },
+  });
+  return ajv;
+}
+
+export function toErrorDetails(errors: ErrorObject[] | null | undefined, prefix = ''): ErrorDetail[] {
+  const all = errors ?? [];
+  // An `anyOf` failure already says what was wanted; its branches' own errors only add noise.
+  const anyOfPaths = all.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
+  return all
+    .filter((e) => e.keyword !== 'if' && !anyOfPaths.some((p) => e.schemaPath.startsWith(p)))
+    .map((e) => ({ path: `${prefix}${e.instancePath}${offendingProperty(e)}`, reason: describe(e) }));
+}
+
+function offendingProperty(e: ErrorObject): string {
+  if (e.keyword === 'required') return `/${(e.params as { missingProperty: string }).missingProperty}`;
+  if (e.keyword === 'additionalProperties') return `/${(e.params as { additionalProperty: string }).additionalProperty}`;
+  return '';
+}
+
+function describe(e: ErrorObject): string {
+  switch (e.keyword) {
+    case 'required':
+      return 'is required';
+    case 'additionalProperties':
+      return 'is not an allowed field';
+    case 'enum':
+      return `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+    case 'anyOf': {
+      const branches = (e.schema as Array<{ required?: string[] }>).map((b) => b.required?.join(' and '));
+      return branches.every(Boolean) ? `must have ${branches.join(' or ')}` : 'must match one of the allowed shapes';
+    }
+    default:
+      return e.message ?? 'is invalid';
+  }
+}
+
+export type Validator<T> = (value: unknown) => T;
+
+/** A function that returns the value typed as T, or throws ValidationError (body) / BadRequestError (query, path). */
+export function compileValidator<T>(
+  ajv: Ajv,
+  schema: object,
+  where: 'body' | 'query' | 'path',
+): Validator<T> {
+  const validate: ValidateFunction = ajv.compile(schema);
+  return (value: unknown): T => {
+    if (validate(value)) return value as T;
+    const details = toErrorDetails(validate.errors, where === 'body' ? '' : `${where}:`);
+    if (where === 'body') throw new ValidationError('The request body does not match the schema.', details);
+    throw new BadRequestError(`Invalid ${where} parameters.`, details);
+  };
+}

@@ -1,0 +1,5 @@
+// Every migration of the Learning Events Service, oldest first. Append; never edit a released one.
+import type { Migration } from '@learning-analytics/common';
+import { createEvents } from './001_create_events.js';
+
+export const migrations: Migration[] = [createEvents];

@@ -1,0 +1,217 @@
+// HTTP in, HTTP out for logging events and reading timelines. No SQL here: the writer and the
+// event store do the storage.
+import { Readable } from 'node:stream';
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { Type } from '@sinclair/typebox';
+import {
+  AppError,
+  ConflictError,
+  ValidationError,
+  compileValidator,
+  createAjv,
+  jsonBody,
+  type Knex,
+} from '@learning-analytics/common';
+import type { Config } from '../config.js';
+import type { LoggerMetrics } from '../metrics.js';
+import type { EventWriter } from '../data/event-writer.js';
+import { toEventView, toNewEvent, type NewEvent } from '../domain/events.js';
+import {
+  eventRowJson,
+  headSeq,
+  listTimelinePage,
+  type TimelineFilter,
+  type TimelinePosition,
+} from '../data/event-store.js';
+import {
+  eventBatchSchema,
+  eventInputSchema,
+  timelineQuerySchema,
+  userConceptPathSchema,
+  userPathSchema,
+  type EventInput,
+  type TimelineQuery,
+} from '../schemas.js';
+import { decodeCursor, encodeCursor } from './timeline-cursor.js';
+
+export interface EventsRoutesDeps {
+  db: Knex;
+  writer: EventWriter;
+  config: Config;
+  metrics: LoggerMetrics;
+}
+
+/** Rows fetched per query while streaming a whole timeline. */
+const STREAM_PAGE = 1000;
+
+export function eventsRouter({ db, writer, config, metrics }: EventsRoutesDeps): Router {
+  const bodyAjv = createAjv();
+  const paramAjv = createAjv({ coerceTypes: true });
+  const validateEvent = compileValidator<EventInput>(bodyAjv, eventInputSchema(config.eventTypes), 'body');
+  const validateBatch = compileValidator<EventInput[]>(bodyAjv, eventBatchSchema(config.eventTypes), 'body');
+  const validateUserPath = compileValidator<{ user_id: string }>(paramAjv, userPathSchema, 'path');
+  const validateUserConceptPath = compileValidator<{ user_id: string; concept_id: string }>(
+    paramAjv,
+    userConceptPathSchema,
+    'path',
+  );
+  const validateTimelineQuery = compileValidator<TimelineQuery>(paramAjv, timelineQuerySchema, 'query');
+  const validateConceptTimelineQuery = compileValidator<TimelineQuery>(
+    paramAjv,
+    Type.Omit(timelineQuerySchema, ['concept_id']),
+    'query',
+  );
+
+  async function countRejections(ctx: Context, next: Next) {
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof AppError) {
+        const body: unknown = ctx.request.body;
+        metrics.eventsRejected.inc({ reason: err.code }, Array.isArray(body) && body.length > 0 ? body.length : 1);
+      }
+      throw err;
+    }
+  }
+
+  const router = new Router();
+
+  router.post(
+    ['/events', '/events/'],
+    countRejections,
+    jsonBody({ limitBytes: config.BODY_LIMIT_BYTES }),
+    async (ctx) => {
+      const event = parseEvent(validateEvent(ctx.request.body), Date.now(), '');
+      const [outcome] = await writer.append([event]);
+      if (outcome!.status === 'conflict') {
+        throw new ConflictError(`Event ${event.event_id} is already stored with different content.`, [
+          { path: '/event_id', reason: 'already stored with different content' },
+        ]);
+      }
+      if (outcome!.status === 'created') {
+        metrics.eventsIngested.inc({ event_type: event.event_type });
+        ctx.status = 201;
+        ctx.set('Location', `/events/${encodeURIComponent(event.user_id)}/${encodeURIComponent(event.concept_id)}`);
+      } else {
+        ctx.status = 200;
+      }
+      ctx.body = toEventView(outcome!.event);
+    },
+  );
+
+  router.post('/events/batch', countRejections, jsonBody({ limitBytes: config.BATCH_BODY_LIMIT_BYTES }), async (ctx) => {
+    const inputs = validateBatch(ctx.request.body);
+    rejectRepeatedIds(inputs);
+    const receivedAt = Date.now();
+    const events = inputs.map((input, i) => parseEvent(input, receivedAt, `/${i}`));
+    const outcomes = await writer.append(events);
+    const conflicts = outcomes.flatMap((o, i) => (o.status === 'conflict' ? [i] : []));
+    if (conflicts.length > 0) {
+      throw new ConflictError(
+        'Some event_ids are already stored with different content; nothing was stored.',
+        conflicts.map((i) => ({ path: `/${i}/event_id`, reason: 'already stored with different content' })),
+      );
+    }
+    let created = 0;
+    for (const outcome of outcomes) {
+      if (outcome.status !== 'created') continue;
+      created += 1;
+      metrics.eventsIngested.inc({ event_type: outcome.event.event_type });
+    }
+    ctx.status = created > 0 ? 201 : 200;
+    ctx.body = {
+      created,
+      duplicates: outcomes.length - created,
+      items: outcomes.map((o) => ({ event_id: o.event.event_id, seq: o.event.seq, status: o.status })),
+    };
+  });
+
+  router.get('/events/:user_id', async (ctx) => {
+    const { user_id } = validateUserPath(ctx.params);
+    const query = validateTimelineQuery({ ...ctx.query });
+    await respondWithTimeline(ctx, { userId: user_id, conceptId: query.concept_id, ...timeRange(query) }, query);
+  });
+
+  router.get('/events/:user_id/:concept_id', async (ctx) => {
+    const { user_id, concept_id } = validateUserConceptPath(ctx.params);
+    const query = validateConceptTimelineQuery({ ...ctx.query });
+    await respondWithTimeline(ctx, { userId: user_id, conceptId: concept_id, ...timeRange(query) }, query);
+  });
+
+  async function respondWithTimeline(ctx: Context, filter: TimelineFilter, query: TimelineQuery) {
+    filter.eventType = query.event_type;
+    ctx.type = 'application/json';
+    if (query.limit === undefined) {
+      if (query.cursor !== undefined) {
+        throw new ValidationError('A cursor needs a limit.', [{ path: 'query:/cursor', reason: 'requires limit' }]);
+      }
+      ctx.body = Readable.from(streamTimeline(db, filter, { snapshotSeq: await headSeq(db) }));
+      return;
+    }
+    const position = query.cursor ? decodeCursor(query.cursor) : { snapshotSeq: await headSeq(db) };
+    const rows = await listTimelinePage(db, filter, position, query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    if (rows.length > query.limit) {
+      const last = page[page.length - 1]!;
+      const cursor = encodeCursor({
+        afterOccurredAt: Number(last.occurred_at),
+        afterSeq: Number(last.seq),
+        snapshotSeq: position.snapshotSeq,
+      });
+      const next = new URLSearchParams(ctx.querystring);
+      next.set('cursor', cursor);
+      ctx.set('Link', `<${ctx.path}?${next.toString()}>; rel="next"`);
+    }
+    ctx.body = `[${page.map(eventRowJson).join(',')}]`;
+  }
+
+  return router;
+}
+
+function parseEvent(input: EventInput, receivedAt: number, path: string): NewEvent {
+  const event = toNewEvent(input, receivedAt);
+  if (Number.isNaN(event.occurred_at)) {
+    throw new ValidationError('The request body does not match the schema.', [
+      { path: `${path}/timestamp`, reason: 'is not a representable instant' },
+    ]);
+  }
+  return event;
+}
+
+function rejectRepeatedIds(inputs: EventInput[]) {
+  const firstIndex = new Map<string, number>();
+  const details: { path: string; reason: string }[] = [];
+  inputs.forEach((input, i) => {
+    if (input.event_id === undefined) return;
+    const id = input.event_id.toLowerCase();
+    const first = firstIndex.get(id);
+    if (first === undefined) firstIndex.set(id, i);
+    else details.push({ path: `/${i}/event_id`, reason: `repeats the event_id of item ${first}` });
+  });
+  if (details.length > 0) throw new ValidationError('A batch may not repeat an event_id.', details);
+}
+
+function timeRange(query: TimelineQuery): Pick<TimelineFilter, 'sinceMs' | 'untilMs'> {
+  return {
+    sinceMs: query.since === undefined ? undefined : Date.parse(query.since),
+    untilMs: query.until === undefined ? undefined : Date.parse(query.until),
+  };
+}
+
+async function* streamTimeline(db: Knex, filter: TimelineFilter, start: TimelinePosition): AsyncGenerator<string> {
+  yield '[';
+  let position = start;
+  let separator = '';
+  for (;;) {
+    const rows = await listTimelinePage(db, filter, position, STREAM_PAGE);
+    if (rows.length > 0) {
+      yield separator + rows.map(eventRowJson).join(',');
+      separator = ',';
+    }
+    if (rows.length < STREAM_PAGE) break;
+    const last = rows[rows.length - 1]!;
+    position = { afterOccurredAt: Number(last.occurred_at), afterSeq: Number(last.seq), snapshotSeq: start.snapshotSeq };
+  }
+  yield ']';
+}

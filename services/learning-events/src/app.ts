@@ -1,0 +1,42 @@
+// createApp: the Learning Events Service's Koa app over the dependencies it is given. Never listens.
+import {
+  createServiceApp,
+  pendingMigrations,
+  type Knex,
+  type Logger,
+  type ServiceMetrics,
+  type ServiceState,
+} from '@learning-analytics/common';
+import type Koa from 'koa';
+import type { Config } from './config.js';
+import type { LoggerMetrics } from './metrics.js';
+import type { EventWriter } from './data/event-writer.js';
+import { eventsRouter } from './api/events-routes.js';
+import { feedRouter } from './api/feed-routes.js';
+import { learningEventsOpenApi } from './api/openapi.js';
+import { migrations } from '../migrations/index.js';
+
+export interface AppDeps {
+  db: Knex;
+  config: Config;
+  logger: Logger;
+  metrics: ServiceMetrics & LoggerMetrics;
+  writer: EventWriter;
+  state: ServiceState;
+  version: string;
+}
+
+export function createApp(deps: AppDeps): Koa {
+  return createServiceApp({
+    title: 'Learning Events Service',
+    logger: deps.logger,
+    metrics: deps.metrics,
+    state: deps.state,
+    openapi: learningEventsOpenApi(deps.config.eventTypes, deps.version),
+    routers: [eventsRouter(deps), feedRouter(deps)],
+    async checkReady() {
+      const pending = await pendingMigrations(deps.db, migrations);
+      if (pending.length > 0) throw new Error(`pending migrations: ${pending.join(', ')}`);
+    },
+  });
+}

@@ -1,0 +1,29 @@
+// The Learning Events Service's configuration, from environment variables only.
+import { readEnvConfig, parseList, serviceConfigProperties, type ServiceConfig } from '@learning-analytics/common';
+
+const schema = {
+  type: 'object',
+  properties: {
+    ...serviceConfigProperties({ port: 8000, databaseUrl: 'sqlite:data/learning-events.db' }),
+    EVENT_TYPES: {
+      type: 'string',
+      pattern: '^\\s*[a-z][a-z0-9_]{0,63}\\s*(,\\s*[a-z][a-z0-9_]{0,63}\\s*)*$',
+      default: 'quiz_attempt,video_watched,assignment_submitted',
+      description: 'Comma-separated event types accepted by POST /events.',
+    },
+    BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 16777216, default: 65536 },
+    BATCH_BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 268435456, default: 20971520 },
+  },
+} as const;
+
+export interface Config extends ServiceConfig {
+  EVENT_TYPES: string;
+  BODY_LIMIT_BYTES: number;
+  BATCH_BODY_LIMIT_BYTES: number;
+  eventTypes: string[];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = readEnvConfig<Omit<Config, 'eventTypes'>>(schema, env);
+  return { ...config, eventTypes: [...new Set(parseList(config.EVENT_TYPES))] };
+}

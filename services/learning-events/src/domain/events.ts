@@ -1,0 +1,77 @@
+// What an event is inside the service: validated input made canonical (id assigned, time in UTC
+// milliseconds), and the rule for when a retried event is "the same" as the one stored.
+import { randomUUID } from 'node:crypto';
+import deepEqual from 'fast-deep-equal';
+import type { EventInput } from '../schemas.js';
+
+export interface EventFields {
+  event_id: string;
+  user_id: string;
+  event_type: string;
+  concept_id: string;
+  event_details: Record<string, unknown>;
+  /** When it happened, in UTC milliseconds. */
+  occurred_at: number;
+  /** When the service received it, in UTC milliseconds. */
+  recorded_at: number;
+}
+
+export interface NewEvent extends EventFields {
+  /** The client chose event_id: it may already be stored (a retry). */
+  idChosenByClient: boolean;
+  /** The client gave the timestamp: a retry must give the same one. */
+  timeChosenByClient: boolean;
+}
+
+export interface StoredEvent extends EventFields {
+  seq: number;
+}
+
+export function toNewEvent(input: EventInput, receivedAt: number): NewEvent {
+  return {
+    event_id: input.event_id?.toLowerCase() ?? randomUUID(),
+    user_id: input.user_id,
+    event_type: input.event_type,
+    concept_id: input.concept_id,
+    event_details: (input.event_details ?? {}) as Record<string, unknown>,
+    occurred_at: input.timestamp === undefined ? receivedAt : Date.parse(input.timestamp),
+    recorded_at: receivedAt,
+    idChosenByClient: input.event_id !== undefined,
+    timeChosenByClient: input.timestamp !== undefined,
+  };
+}
+
+/** A retry matches what is stored when every field the client sent is equal; an omitted timestamp matches any. */
+export function isSameEvent(stored: StoredEvent, candidate: NewEvent): boolean {
+  return (
+    stored.user_id === candidate.user_id &&
+    stored.event_type === candidate.event_type &&
+    stored.concept_id === candidate.concept_id &&
+    (!candidate.timeChosenByClient || stored.occurred_at === candidate.occurred_at) &&
+    deepEqual(stored.event_details, candidate.event_details)
+  );
+}
+
+export interface EventView {
+  event_id: string;
+  user_id: string;
+  event_type: string;
+  concept_id: string;
+  event_details: Record<string, unknown>;
+  timestamp: string;
+  recorded_at: string;
+  seq: number;
+}
+
+export function toEventView(event: StoredEvent): EventView {
+  return {
+    event_id: event.event_id,
+    user_id: event.user_id,
+    event_type: event.event_type,
+    concept_id: event.concept_id,
+    event_details: event.event_details,
+    timestamp: new Date(event.occurred_at).toISOString(),
+    recorded_at: new Date(event.recorded_at).toISOString(),
+    seq: event.seq,
+  };
+}

@@ -1,0 +1,38 @@
+// The Learning Events Service's own metrics, on the service registry.
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export interface LoggerMetrics {
+  eventsIngested: Counter<'event_type'>;
+  eventsRejected: Counter<'reason'>;
+  writeBatchSize: Histogram;
+  commitDuration: Histogram;
+}
+
+export function createLoggerMetrics(registry: Registry): LoggerMetrics {
+  return {
+    eventsIngested: new Counter({
+      name: 'events_ingested_total',
+      help: 'Events stored, by event type (retried duplicates are not counted).',
+      labelNames: ['event_type'] as const,
+      registers: [registry],
+    }),
+    eventsRejected: new Counter({
+      name: 'events_rejected_total',
+      help: 'Events refused, by reason (the error code answered).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    writeBatchSize: new Histogram({
+      name: 'events_write_batch_size',
+      help: 'Events inserted per commit (group commit folds concurrent requests into one transaction).',
+      buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000, 5000, 10000],
+      registers: [registry],
+    }),
+    commitDuration: new Histogram({
+      name: 'events_commit_duration_seconds',
+      help: 'Duration of one write transaction, including its durable commit.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+  };
+}

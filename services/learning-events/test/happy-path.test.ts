@@ -1,0 +1,40 @@
+import { makeTempDir, startService, type ServiceProcess } from '../../../test-support/service-process.js';
+import { postJson, request } from '../../../test-support/http.js';
+
+describe('learning-events happy paths', () => {
+  const dir = makeTempDir();
+  let logger: ServiceProcess;
+
+  beforeAll(async () => {
+    logger = await startService('learning-events', { DATABASE_URL: `sqlite:${dir.path}/events.db` });
+  });
+  afterAll(async () => {
+    await logger.kill('SIGTERM');
+    dir.remove();
+  });
+
+  test('POST /events stores an event and answers 201 with it and a Location', async () => {
+    const res = await postJson(`${logger.url}/events`, {
+      user_id: 'alice',
+      event_type: 'quiz_attempt',
+      concept_id: 'fractions',
+      event_details: { score: 80 },
+      timestamp: '2024-05-01T10:00:00+02:00',
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      event_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      user_id: 'alice',
+      event_type: 'quiz_attempt',
+      concept_id: 'fractions',
+      event_details: { score: 80 },
+      timestamp: '2024-05-01T08:00:00.000Z',
+      recorded_at: expect.stringMatching(/Z$/),
+      seq: expect.any(Number),
+    });
+    expect(res.headers.get('location')).toBe('/events/alice/fractions');
+    const timeline = await request(`${logger.url}/events/alice`);
+    expect(timeline.status).toBe(200);
+    expect(timeline.body).toEqual([res.body]);
+  });
+});
