@@ -13,6 +13,18 @@ import { MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from '.
 /** Shared by the app and the lifecycle: once draining, readiness fails and connections close. */
 export class ServiceState {
   draining = false;
+  private readonly drainListeners: Array<() => void> = [];
+
+  /** Runs `listener` when shutdown begins, e.g. to release long-polling requests. */
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
+  }
+
+  startDraining(): void {
+    if (this.draining) return;
+    this.draining = true;
+    for (const listener of this.drainListeners) listener();
+  }
 }
 
 export interface ServiceAppOptions {

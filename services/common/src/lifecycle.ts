@@ -51,7 +51,7 @@ async function shutdown(server: Server, options: ServeOptions, signal: string): 
   const { logger, state } = options;
   const deadline = Date.now() + options.shutdownTimeoutMs;
   logger.info({ signal, timeout_ms: options.shutdownTimeoutMs }, 'shutting down');
-  state.draining = true;
+  state.startDraining();
 
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive sockets that sit idle would hold close() open; busy ones close after their response

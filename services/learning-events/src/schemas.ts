@@ -6,6 +6,7 @@ import { MAX_JSON_BYTES } from '@learning-analytics/common';
 export const MAX_BATCH_ITEMS = 1000;
 export const MAX_DETAILS_BYTES = 16 * 1024;
 export const MAX_PAGE_LIMIT = 10_000;
+export const MAX_FEED_WAIT_MS = 5_000;
 
 /** 1-128 characters, none of them control characters or unpaired surrogates. */
 const identifier = (description: string) =>
@@ -120,6 +121,14 @@ export const feedQuerySchema = Type.Object(
   {
     after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Return events with seq greater than this.' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: 1000 })),
+    wait_ms: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_FEED_WAIT_MS,
+        default: 0,
+        description: 'Long poll: when nothing is past `after`, wait up to this long for the next commit.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
