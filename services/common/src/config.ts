@@ -47,6 +47,13 @@ export function serviceConfigProperties(defaults: { port: number; databaseUrl: s
     },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     SHUTDOWN_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 },
+    SHUTDOWN_DELAY_MS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 600000,
+      default: 0,
+      description: 'After SIGTERM, keep serving (readiness 503) this long before closing the listener.',
+    },
   } as const;
 }
 
@@ -56,4 +63,5 @@ export interface ServiceConfig {
   DATABASE_URL: string;
   LOG_LEVEL: string;
   SHUTDOWN_TIMEOUT_MS: number;
+  SHUTDOWN_DELAY_MS: number;
 }

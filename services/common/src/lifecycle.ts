@@ -14,6 +14,11 @@ export interface ServeOptions {
   logger: Logger;
   state: ServiceState;
   shutdownTimeoutMs: number;
+  /**
+   * Time between SIGTERM and closing the listener, readiness answering 503 meanwhile, so a load
+   * balancer stops routing here before connections are refused. Counts against shutdownTimeoutMs.
+   */
+  shutdownDelayMs: number;
   /** Closes what the service owns (writers, database); runs after the last request finished. */
   close: () => Promise<void>;
   /** Flushes telemetry; runs last. */
@@ -50,8 +55,9 @@ export async function serve(options: ServeOptions): Promise<Server> {
 async function shutdown(server: Server, options: ServeOptions, signal: string): Promise<boolean> {
   const { logger, state } = options;
   const deadline = Date.now() + options.shutdownTimeoutMs;
-  logger.info({ signal, timeout_ms: options.shutdownTimeoutMs }, 'shutting down');
+  logger.info({ signal, timeout_ms: options.shutdownTimeoutMs, delay_ms: options.shutdownDelayMs }, 'shutting down');
   state.startDraining();
+  await sleep(Math.min(options.shutdownDelayMs, options.shutdownTimeoutMs));
 
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive sockets that sit idle would hold close() open; busy ones close after their response

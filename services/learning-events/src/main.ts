@@ -48,6 +48,7 @@ await serve({
   logger,
   state,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
   async close() {
     await writer.close();
     await db.destroy();

@@ -1,0 +1,57 @@
+// The Concept Mastery Service's configuration, from environment variables only.
+import { readEnvConfig, serviceConfigProperties, type ServiceConfig } from '@learning-analytics/common';
+
+const schema = {
+  type: 'object',
+  properties: {
+    ...serviceConfigProperties({ port: 8001, databaseUrl: 'sqlite:data/concept-mastery.db' }),
+    LEARNING_EVENTS_URL: {
+      type: 'string',
+      pattern: '^https?://[^\\s]+$',
+      default: 'http://127.0.0.1:8000',
+      description: 'Base URL of the Learning Events Service.',
+    },
+    LEARNING_EVENTS_TIMEOUT_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 5000 },
+    LEARNING_EVENTS_DEADLINE_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 15000 },
+    LEARNING_EVENTS_RETRIES: { type: 'integer', minimum: 0, maximum: 20, default: 3 },
+    LEARNING_EVENTS_RETRY_BASE_MS: { type: 'integer', minimum: 1, maximum: 60000, default: 100 },
+    LEARNING_EVENTS_RETRY_MAX_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 2000 },
+    LEARNING_EVENTS_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 },
+    PASS_SCORE: { type: 'number', minimum: 0, maximum: 100, default: 60 },
+    FEED_CONSUMER_ENABLED: { type: 'boolean', default: true },
+    FEED_WAIT_MS: { type: 'integer', minimum: 0, maximum: 5000, default: 5000 },
+    FEED_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
+    FEED_BACKOFF_MAX_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 10000 },
+  },
+} as const;
+
+export interface Config extends ServiceConfig {
+  /** Base URL of the Learning Events Service. */
+  LEARNING_EVENTS_URL: string;
+  /** Bound on one HTTP attempt to the Logger. */
+  LEARNING_EVENTS_TIMEOUT_MS: number;
+  /** Bound on one call to the Logger, every retry and backoff included. */
+  LEARNING_EVENTS_DEADLINE_MS: number;
+  /** Retries after the first attempt, on network errors, timeouts, 408, 429 and 5xx. */
+  LEARNING_EVENTS_RETRIES: number;
+  /** First backoff; doubles per retry, with jitter. */
+  LEARNING_EVENTS_RETRY_BASE_MS: number;
+  /** Cap on one backoff (a longer Retry-After is still honoured, within the deadline). */
+  LEARNING_EVENTS_RETRY_MAX_MS: number;
+  /** Events per history page read by a recompute. */
+  LEARNING_EVENTS_PAGE_SIZE: number;
+  /** A quiz_attempt whose event_details.score is at least this passes. */
+  PASS_SCORE: number;
+  FEED_CONSUMER_ENABLED: boolean;
+  /** Long-poll wait of each feed request. */
+  FEED_WAIT_MS: number;
+  /** Events per feed page, applied in one transaction. */
+  FEED_PAGE_SIZE: number;
+  /** Cap on the consumer's backoff while the Logger is unreachable. */
+  FEED_BACKOFF_MAX_MS: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = readEnvConfig<Config>(schema, env);
+  return { ...config, LEARNING_EVENTS_URL: config.LEARNING_EVENTS_URL.replace(/\/+$/, '') };
+}

@@ -1,0 +1,62 @@
+// The Concept Mastery Service's own metrics, on the service registry.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface MasteryMetrics {
+  recomputeDuration: Histogram;
+  recomputeEvents: Counter<'outcome'>;
+  clientRequests: Counter<'status'>;
+  clientRetries: Counter;
+  feedLagEvents: Gauge;
+  feedLagSeconds: Gauge;
+  feedCursor: Gauge;
+  feedEvents: Counter<'outcome'>;
+}
+
+export function createMasteryMetrics(registry: Registry): MasteryMetrics {
+  return {
+    recomputeDuration: new Histogram({
+      name: 'mastery_recompute_duration_seconds',
+      help: 'Duration of POST /mastery/recompute, from the first history page to the commit (failed ones included).',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    recomputeEvents: new Counter({
+      name: 'mastery_recompute_events_total',
+      help: 'Events folded by successful recomputes, by outcome: passed, failed, or the reason it was skipped.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    clientRequests: new Counter({
+      name: 'learning_events_client_requests_total',
+      help: 'HTTP attempts to the Learning Events Service, by HTTP status or error (timeout, network_error, aborted).',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    clientRetries: new Counter({
+      name: 'learning_events_client_retries_total',
+      help: 'Attempts to the Learning Events Service that were retries of a failed one.',
+      registers: [registry],
+    }),
+    feedLagEvents: new Gauge({
+      name: 'mastery_feed_lag_events',
+      help: "Events committed in the Logger that the real-time consumer has not applied yet (head seq - cursor).",
+      registers: [registry],
+    }),
+    feedLagSeconds: new Gauge({
+      name: 'mastery_feed_lag_seconds',
+      help: 'When behind, how long ago the Logger received the newest event applied; 0 when caught up.',
+      registers: [registry],
+    }),
+    feedCursor: new Gauge({
+      name: 'mastery_feed_cursor_seq',
+      help: 'The Logger seq the real-time consumer has applied up to (stored with the records).',
+      registers: [registry],
+    }),
+    feedEvents: new Counter({
+      name: 'mastery_feed_events_total',
+      help: 'Feed events seen by the consumer: applied, or already_applied (a recompute had folded it).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,79 @@
+// The JSON Schemas of the Concept Mastery API, and of the Learning Events Service's answers that
+// the client accepts. ajv validates with them; the OpenAPI document publishes the API ones.
+import { Type, type Static } from '@sinclair/typebox';
+import { SKIP_REASONS } from './domain/mastery-model.js';
+
+/** 1-128 characters, none of them control characters or unpaired surrogates (the Logger's rule). */
+const identifier = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\p{Cc}\\p{Cs}]+$', description });
+
+export const userPathSchema = Type.Object({ user_id: identifier('The student.') });
+export const userConceptPathSchema = Type.Object({
+  user_id: identifier('The student.'),
+  concept_id: identifier('The concept.'),
+});
+
+export const masteryRecordSchema = Type.Object(
+  {
+    user_id: Type.String(),
+    concept_id: Type.String(),
+    model: Type.String({ description: 'The mastery model that produced the record, e.g. pass_ratio.' }),
+    mastery_score: Type.Number({ minimum: 0, maximum: 100, description: 'Mastery, 0-100 (not rounded).' }),
+    total_attempts: Type.Integer({ minimum: 0, description: 'Graded quiz attempts.' }),
+    successful_attempts: Type.Integer({ minimum: 0, description: 'Passed quiz attempts.' }),
+    last_event_at: Type.String({ format: 'date-time', description: 'Latest event timestamp folded in (any event type), UTC.' }),
+    updated_at: Type.String({ format: 'date-time', description: 'When the record last changed, UTC.' }),
+  },
+  { additionalProperties: false },
+);
+
+export type MasteryRecordView = Static<typeof masteryRecordSchema>;
+
+export const recomputeSummarySchema = Type.Object(
+  {
+    user_id: Type.String(),
+    model: Type.String(),
+    events_processed: Type.Integer({ minimum: 0, description: 'Events read from the history and folded.' }),
+    events_skipped: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), {
+      description: `Of those, events that did not change the ratio, by reason: ${SKIP_REASONS.join(', ')}.`,
+    }),
+    concepts_written: Type.Integer({
+      minimum: 0,
+      description: 'Records created or changed. An unchanged record is not rewritten; one the real-time consumer has already taken further is kept.',
+    }),
+    duration_ms: Type.Number({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+export type RecomputeSummary = Static<typeof recomputeSummarySchema>;
+
+/** An event as the Learning Events Service serves it. */
+export const upstreamEventSchema = Type.Object(
+  {
+    event_id: Type.String({ minLength: 1 }),
+    user_id: Type.String({ minLength: 1 }),
+    event_type: Type.String({ minLength: 1 }),
+    concept_id: Type.String({ minLength: 1 }),
+    event_details: Type.Object({}, { additionalProperties: true }),
+    timestamp: Type.String({ format: 'date-time' }),
+    recorded_at: Type.String({ format: 'date-time' }),
+    seq: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: true },
+);
+
+export type UpstreamEvent = Static<typeof upstreamEventSchema>;
+
+export const upstreamTimelinePageSchema = Type.Array(upstreamEventSchema);
+
+export const upstreamFeedPageSchema = Type.Object(
+  {
+    events: Type.Array(upstreamEventSchema),
+    next_after: Type.Integer({ minimum: 0 }),
+    head_seq: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: true },
+);
+
+export type UpstreamFeedPage = Static<typeof upstreamFeedPageSchema>;

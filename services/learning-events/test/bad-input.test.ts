@@ -1,0 +1,157 @@
+// Every class of bad input gets its documented status and JSON error body, and stores nothing.
+import { request } from '../../../test-support/http.js';
+import { quiz, startLogger, storedCount, type LoggerUnderTest } from './support.js';
+
+let logger: LoggerUnderTest;
+
+beforeAll(async () => {
+  logger = await startLogger({ BODY_LIMIT_BYTES: '32768', BATCH_BODY_LIMIT_BYTES: '65536' });
+  // One good event, so "nothing stored" is measured against a non-empty store.
+  expect((await request(`${logger.url}/events`, { json: quiz('seed', 'c') })).status).toBe(201);
+});
+afterAll(() => logger.stop());
+
+async function expectRejected(
+  send: () => Promise<{ status: number; body: any }>,
+  status: number,
+  code: string,
+  paths: string[] = [],
+) {
+  const before = await storedCount(logger.url);
+  const res = await send();
+  expect(res.status).toBe(status);
+  expect(res.body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Array) } });
+  expect(JSON.stringify(res.body)).not.toMatch(/at .*\.js:\d+/); // never a stack trace
+  for (const path of paths) expect(res.body.error.details.map((d: any) => d.path)).toContain(path);
+  expect(await storedCount(logger.url)).toBe(before);
+  return res.body.error;
+}
+
+const post = (body: unknown, path = '/events') => () => request(`${logger.url}${path}`, { json: body });
+const postRaw = (body: string, contentType = 'application/json', path = '/events') => () =>
+  request(`${logger.url}${path}`, { method: 'POST', body, headers: { 'content-type': contentType } });
+
+describe('malformed JSON: 400', () => {
+  test.each([['{"user_id": '], ['not json'], ['{"a":1}}'], ['"a string"'], ['42']])('%s', async (body) => {
+    await expectRejected(postRaw(body), 400, 'malformed_json');
+  });
+});
+
+describe('schema violations: 422 with one detail per violation', () => {
+  test('missing required fields', async () => {
+    const error = await expectRejected(post({}), 422, 'validation_failed', ['/user_id', '/event_type', '/concept_id']);
+    expect(error.details).toHaveLength(3);
+  });
+  test('unknown top-level field', async () => {
+    await expectRejected(post({ ...quiz('u', 'c'), mood: 'happy' }), 422, 'validation_failed', ['/mood']);
+  });
+  test('wrong types', async () => {
+    await expectRejected(
+      post({ user_id: 7, event_type: 'quiz_attempt', concept_id: ['c'], event_details: 'x' }),
+      422,
+      'validation_failed',
+      ['/user_id', '/concept_id', '/event_details'],
+    );
+  });
+  test('event type outside the configured set', async () => {
+    await expectRejected(post({ ...quiz('u', 'c'), event_type: 'page_view' }), 422, 'validation_failed', ['/event_type']);
+  });
+  test('empty, too long, and control-character ids', async () => {
+    await expectRejected(post(quiz('', 'c')), 422, 'validation_failed', ['/user_id']);
+    await expectRejected(post(quiz('u'.repeat(129), 'c')), 422, 'validation_failed', ['/user_id']);
+    await expectRejected(post(quiz('u\u0000x', 'c')), 422, 'validation_failed', ['/user_id']);
+    await expectRejected(post(quiz('u', 'line\nbreak')), 422, 'validation_failed', ['/concept_id']);
+  });
+  test('quiz_attempt without score or correct', async () => {
+    await expectRejected(post(quiz('u', 'c', {})), 422, 'validation_failed', ['/event_details']);
+    await expectRejected(post({ user_id: 'u', event_type: 'quiz_attempt', concept_id: 'c' }), 422, 'validation_failed', [
+      '/event_details',
+    ]);
+  });
+  test('score out of range, correct not a boolean', async () => {
+    await expectRejected(post(quiz('u', 'c', { score: 101 })), 422, 'validation_failed', ['/event_details/score']);
+    await expectRejected(post(quiz('u', 'c', { score: -1 })), 422, 'validation_failed', ['/event_details/score']);
+    await expectRejected(post(quiz('u', 'c', { correct: 'yes' })), 422, 'validation_failed', ['/event_details/correct']);
+  });
+  test('event_details over 16 KiB', async () => {
+    await expectRejected(post(quiz('u', 'c', { score: 1, notes: 'x'.repeat(17 * 1024) })), 422, 'validation_failed', [
+      '/event_details',
+    ]);
+  });
+  test('timestamp without offset, or not a time', async () => {
+    await expectRejected(post({ ...quiz('u', 'c'), timestamp: '2024-01-01T10:00:00' }), 422, 'validation_failed', ['/timestamp']);
+    await expectRejected(post({ ...quiz('u', 'c'), timestamp: 'yesterday' }), 422, 'validation_failed', ['/timestamp']);
+    await expectRejected(post({ ...quiz('u', 'c'), timestamp: '2024-02-30T10:00:00Z' }), 422, 'validation_failed', ['/timestamp']);
+  });
+  test('event_id not a UUID', async () => {
+    await expectRejected(post({ ...quiz('u', 'c'), event_id: 'abc' }), 422, 'validation_failed', ['/event_id']);
+  });
+  test('a body that is an array on the single-event route', async () => {
+    await expectRejected(post([quiz('u', 'c')]), 422, 'validation_failed');
+  });
+});
+
+describe('batches: any invalid item names its index and nothing is stored', () => {
+  test('invalid items', async () => {
+    const batch = [quiz('u', 'c'), quiz('', 'c'), quiz('u', 'c'), { ...quiz('u', 'c'), extra: 1 }];
+    const error = await expectRejected(post(batch, '/events/batch'), 422, 'validation_failed', ['/1/user_id', '/3/extra']);
+    expect(error.details.every((d: any) => /^\/[13]\//.test(d.path))).toBe(true);
+  });
+  test('empty batch, over 1,000 items, not an array', async () => {
+    await expectRejected(post([], '/events/batch'), 422, 'validation_failed');
+    await expectRejected(post({ events: [] }, '/events/batch'), 422, 'validation_failed');
+    const many = Array.from({ length: 1001 }, () => ({ user_id: 'u', event_type: 'video_watched', concept_id: 'c' }));
+    const res = await request(`${logger.url}/events/batch`, { json: many });
+    expect([413, 422]).toContain(res.status); // whichever limit trips first, nothing is stored
+  });
+  test('repeated event_id inside one batch', async () => {
+    const id = '0b7d8a51-4a59-4c5e-9d8e-8d8f7d1f1c10';
+    const batch = [quiz('u', 'c', { score: 1 }, { event_id: id }), quiz('u', 'c', { score: 1 }, { event_id: id })];
+    await expectRejected(post(batch, '/events/batch'), 422, 'validation_failed', ['/1/event_id']);
+  });
+});
+
+describe('transport-level problems', () => {
+  test('body over the limit: 413', async () => {
+    await expectRejected(postRaw(JSON.stringify({ ...quiz('u', 'c'), pad: 'x'.repeat(40_000) })), 413, 'payload_too_large');
+  });
+  test('batch body over its limit: 413', async () => {
+    const batch = Array.from({ length: 300 }, () => quiz('u', 'c', { score: 5, note: 'y'.repeat(300) }));
+    await expectRejected(post(batch, '/events/batch'), 413, 'payload_too_large');
+  });
+  test('non-JSON content type: 415', async () => {
+    await expectRejected(postRaw('user_id=u', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type');
+    await expectRejected(postRaw(JSON.stringify(quiz('u', 'c')), 'text/plain'), 415, 'unsupported_media_type');
+  });
+  test('unknown route: 404', async () => {
+    await expectRejected(() => request(`${logger.url}/nowhere`), 404, 'not_found');
+    await expectRejected(() => request(`${logger.url}/events/a/b/c`), 404, 'not_found');
+  });
+  test('wrong method: 405 with Allow', async () => {
+    const res = await request(`${logger.url}/events`, { method: 'DELETE' });
+    expect(res.status).toBe(405);
+    expect(res.body.error.code).toBe('method_not_allowed');
+    expect(res.headers.get('allow')).toContain('POST');
+    await expectRejected(() => request(`${logger.url}/feed`, { method: 'PUT', json: {} }), 405, 'method_not_allowed');
+    await expectRejected(() => request(`${logger.url}/events/alice`, { method: 'POST', json: {} }), 405, 'method_not_allowed');
+  });
+});
+
+describe('bad query and path parameters: 400', () => {
+  test.each([
+    ['/events/u?limit=0', 'query:/limit'],
+    ['/events/u?limit=10001', 'query:/limit'],
+    ['/events/u?limit=ten', 'query:/limit'],
+    ['/events/u?since=yesterday', 'query:/since'],
+    ['/events/u?colour=red', 'query:/colour'],
+    ['/events/u/c?concept_id=x', 'query:/concept_id'],
+    ['/events/u?limit=5&cursor=garbage', 'query:/cursor'],
+    ['/feed?after=-1', 'query:/after'],
+    ['/feed?limit=100000', 'query:/limit'],
+    ['/feed?wait_ms=600000', 'query:/wait_ms'],
+    [`/events/${'u'.repeat(129)}`, 'path:/user_id'],
+    ['/events/a%00b', 'path:/user_id'],
+  ])('%s', async (path, detail) => {
+    await expectRejected(() => request(`${logger.url}${path}`), 400, expect.stringMatching(/bad_request/) as any, [detail]);
+  });
+});

@@ -1,0 +1,54 @@
+// Shared by the Logger's tests: a running Logger over a fresh temp database, and ways to read
+// back what it stored.
+import { makeTempDir, startService, type ServiceProcess } from '../../../test-support/service-process.js';
+import { request } from '../../../test-support/http.js';
+
+export interface LoggerUnderTest {
+  service: ServiceProcess;
+  url: string;
+  databaseUrl: string;
+  restart(env?: Record<string, string>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLogger(env: Record<string, string> = {}): Promise<LoggerUnderTest> {
+  const dir = makeTempDir('learning-events-');
+  const databaseUrl = `sqlite:${dir.path}/events.db`;
+  const under: LoggerUnderTest = {
+    service: await startService('learning-events', { DATABASE_URL: databaseUrl, ...env }),
+    get url() {
+      return this.service.url;
+    },
+    databaseUrl,
+    async restart(extra = {}) {
+      await this.service.kill('SIGTERM');
+      this.service = await startService('learning-events', { DATABASE_URL: databaseUrl, ...env, ...extra });
+    },
+    async stop() {
+      await this.service.kill('SIGTERM');
+      dir.remove();
+    },
+  };
+  return under;
+}
+
+export function quiz(user_id: string, concept_id: string, details: object = { score: 75 }, extra: object = {}) {
+  return { user_id, event_type: 'quiz_attempt', concept_id, event_details: details, ...extra };
+}
+
+/** Every stored event, in commit order, read through the feed. */
+export async function allStoredEvents(url: string): Promise<any[]> {
+  const events: any[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await request<{ events: any[]; next_after: number }>(`${url}/feed?after=${after}&limit=10000`);
+    expect(page.status).toBe(200);
+    events.push(...page.body.events);
+    if (page.body.events.length === 0) return events;
+    after = page.body.next_after;
+  }
+}
+
+export async function storedCount(url: string): Promise<number> {
+  return (await allStoredEvents(url)).length;
+}
