@@ -16,5 +16,6 @@ export default {
   testTimeout: 120_000,
   projects: [
     project('learning-events', ['<rootDir>/services/learning-events/test']),
+    project('concept-mastery', ['<rootDir>/services/concept-mastery/test']),
   ],
 };

@@ -41,12 +41,13 @@ cleanup() {
   local status=$?
   set +e
   if ((status != 0)); then
-    for name in "${containers[@]}"; do
+    for name in $(printf '%s\n' "${containers[@]}" | sort -u); do
+      podman container exists "$name" || continue
       printf '\n---- last log lines of container %s ----\n' "$name" >&2
       podman logs --tail 40 "$name" >&2 2>&1
     done
   fi
-  for name in "${containers[@]}"; do podman rm --force --time 0 "$name" >/dev/null 2>&1; done
+  for name in $(printf '%s\n' "${containers[@]}" | sort -u); do podman rm --force --time 0 "$name" >/dev/null 2>&1; done
   for name in "${volumes[@]}"; do podman volume rm --force "$name" >/dev/null 2>&1; done
   [[ -n "${work_dir:-}" ]] && rm -rf "$work_dir"
   if ((status == 0)); then
@@ -293,6 +294,7 @@ if [[ -f services/concept-mastery/package.json ]]; then
   brain_volume="$RUN_ID-brain-data"
   new_volume "$brain_volume"
   # Containers reach each other by address on podman's bridge network, as Pods do through a Service.
+  [[ "$(podman inspect --format '{{.State.Running}}' "$logger")" == true ]] || fail "the Logger container is not running"
   logger_ip="$(podman inspect --format '{{.NetworkSettings.IPAddress}}' "$logger")"
   [[ -n "$logger_ip" ]] || fail "cannot find the Logger container's address"
   start_container "$brain" "$brain_volume" "$BRAIN_IMAGE" -e "LEARNING_EVENTS_URL=http://$logger_ip:8000"

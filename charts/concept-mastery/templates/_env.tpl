@@ -9,6 +9,27 @@ An empty value is left out, so the service applies its documented default.
 - name: PASS_SCORE
   value: {{ .Values.config.passScore | toString | quote }}
 {{- end }}
+{{- if not (kindIs "invalid" .Values.feed.consumerEnabled) }}
+- name: FEED_CONSUMER_ENABLED
+  value: {{ .Values.feed.consumerEnabled | toString | quote }}
+{{- end }}
+{{- /* Whole numbers: YAML numbers are floats in templates, so print them as integers. */}}
+{{- $integers := list
+  (list "LEARNING_EVENTS_TIMEOUT_MS" .Values.learningEvents.timeoutMs)
+  (list "LEARNING_EVENTS_DEADLINE_MS" .Values.learningEvents.deadlineMs)
+  (list "LEARNING_EVENTS_RETRIES" .Values.learningEvents.retries)
+  (list "LEARNING_EVENTS_RETRY_BASE_MS" .Values.learningEvents.retryBaseMs)
+  (list "LEARNING_EVENTS_RETRY_MAX_MS" .Values.learningEvents.retryMaxMs)
+  (list "LEARNING_EVENTS_PAGE_SIZE" .Values.learningEvents.pageSize)
+  (list "FEED_WAIT_MS" .Values.feed.waitMs)
+  (list "FEED_PAGE_SIZE" .Values.feed.pageSize)
+  (list "FEED_BACKOFF_MAX_MS" .Values.feed.backoffMaxMs) }}
+{{- range $integers }}
+{{- if not (kindIs "invalid" (index . 1)) }}
+- name: {{ index . 0 }}
+  value: {{ index . 1 | int64 | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*

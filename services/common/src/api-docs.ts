@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import Router from '@koa/router';
 
+// The package's main module loads the whole UI bundle; its path helper alone is enough here.
 const require = createRequire(import.meta.url);
-const swaggerUiDir = (require('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+const swaggerUiDir = (require('swagger-ui-dist/absolute-path.js') as () => string)();
 
 const assets: Record<string, { file: string; type: string }> = {
   'swagger-ui.css': { file: 'swagger-ui.css', type: 'text/css; charset=utf-8' },

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
 import type { Logger } from 'pino';
+import { trace } from '@opentelemetry/api';
 import type { ServiceMetrics } from './metrics.js';
 import { errorHandler } from './http-errors.js';
 import { apiDocsRouter } from './api-docs.js';
@@ -58,6 +59,11 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       const statusCode = String(ctx.status);
+      const span = trace.getActiveSpan();
+      if (span && route !== 'unmatched') {
+        span.setAttribute('http.route', route);
+        span.updateName(`${ctx.method} ${route}`);
+      }
       metrics.httpRequestDuration.observe({ method: ctx.method, route, status_code: statusCode }, seconds);
       const line = {
         request_id: requestId,

@@ -5,6 +5,9 @@ import { trace, context, isSpanContextValid } from '@opentelemetry/api';
 export type { Logger };
 
 export function createLogger(options: { level: string; service: string }): Logger {
+  // Buffered, asynchronous writes to stdout: a synchronous write per request line costs more than
+  // the request itself. The buffer is flushed on exit; a SIGKILL can lose its last few lines.
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
   return pino({
     level: options.level,
     base: { service: options.service },
@@ -19,5 +22,5 @@ export function createLogger(options: { level: string; service: string }): Logge
       if (!spanContext || !isSpanContextValid(spanContext)) return {};
       return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
     },
-  });
+  }, destination);
 }

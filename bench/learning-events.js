@@ -1,0 +1,129 @@
+// Benchmarks of the Learning Events Service against a bare-Node JSON echo ceiling, in one run:
+//   single-event POST /events at 32 connections, POST /events/batch of 1,000 events, and
+//   GET /events/{user} of a 100,000-event history (time and server memory).
+// Usage: node bench/learning-events.js [--runs 5] [--duration 10]
+import { parseArgs } from 'node:util';
+import { cpus } from 'node:os';
+import { median, load } from './stats.js';
+import { residentMiB, startEchoServer, startService, tempDir } from './processes.js';
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '10' } },
+});
+const runs = Number(values.runs);
+const duration = Number(values.duration);
+
+const singleEvent = (user) =>
+  JSON.stringify({ user_id: user, event_type: 'quiz_attempt', concept_id: 'fractions', event_details: { score: 72 } });
+const batchOf = (n, user) =>
+  JSON.stringify(
+    Array.from({ length: n }, (_, i) => ({
+      user_id: user,
+      event_type: i % 3 === 0 ? 'video_watched' : 'quiz_attempt',
+      concept_id: `concept-${i % 20}`,
+      event_details: i % 3 === 0 ? { seconds: 30 } : { score: i % 101 },
+    })),
+  );
+const json = { 'content-type': 'application/json' };
+
+async function singleEventRun(url) {
+  return load({
+    url: `${url}/events`,
+    method: 'POST',
+    headers: json,
+    body: singleEvent('bench-[<id>]'),
+    idReplacement: true,
+    connections: 32,
+    duration,
+  });
+}
+
+async function batchRun(url, body) {
+  const result = await load({ url: `${url}/events/batch`, method: 'POST', headers: json, body, connections: 4, duration });
+  return { ...result, eventsPerSecond: result.requestsPerSecond * 1000 };
+}
+
+async function ingestHistory(url, user, events) {
+  const body = batchOf(1000, user);
+  for (let i = 0; i < events / 1000; i += 1) {
+    const res = await fetch(`${url}/events/batch`, { method: 'POST', headers: json, body });
+    if (res.status !== 201) throw new Error(`ingest failed: ${res.status}`);
+  }
+}
+
+/** Times one full-history GET and samples the server's resident memory meanwhile. */
+async function timelineRun(service, user) {
+  const before = residentMiB(service.pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, residentMiB(service.pid))), 5);
+  const started = performance.now();
+  const res = await fetch(`${service.url}/events/${user}`);
+  const events = JSON.parse(await res.text()).length;
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  return { seconds, events, rssGrowthMiB: peak - before };
+}
+
+const dir = tempDir();
+const logger = await startService('learning-events', { DATABASE_URL: `sqlite:${dir.path}/bench.db` });
+const echo = await startEchoServer();
+try {
+  // Warm both up (JIT, SQLite page cache) before measuring.
+  await load({ url: `${logger.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
+  await load({ url: `${echo.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
+
+  const single = { logger: [], ceiling: [] };
+  for (let i = 0; i < runs; i += 1) {
+    single.ceiling.push(await singleEventRun(echo.url));
+    single.logger.push(await singleEventRun(logger.url));
+  }
+
+  const batchBody = batchOf(1000, 'bench-batch');
+  const batch = { logger: [], ceiling: [] };
+  for (let i = 0; i < runs; i += 1) {
+    batch.ceiling.push(await batchRun(echo.url, batchBody));
+    batch.logger.push(await batchRun(logger.url, batchBody));
+  }
+
+  await ingestHistory(logger.url, 'history-10k', 10_000);
+  await ingestHistory(logger.url, 'history-100k', 100_000);
+  const timeline = { '10k': [], '100k': [] };
+  for (let i = 0; i < runs; i += 1) {
+    timeline['10k'].push(await timelineRun(logger, 'history-10k'));
+    timeline['100k'].push(await timelineRun(logger, 'history-100k'));
+  }
+
+  const med = (list, key) => Math.round(median(list.map((r) => r[key])) * 100) / 100;
+  const summary = {
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    runs,
+    duration_s: duration,
+    single_post_32_connections: {
+      logger_events_per_s: med(single.logger, 'requestsPerSecond'),
+      logger_p50_ms: med(single.logger, 'p50Ms'),
+      logger_p99_ms: med(single.logger, 'p99Ms'),
+      ceiling_requests_per_s: med(single.ceiling, 'requestsPerSecond'),
+      ceiling_p99_ms: med(single.ceiling, 'p99Ms'),
+      share_of_ceiling: Math.round((median(single.logger.map((r) => r.requestsPerSecond)) / median(single.ceiling.map((r) => r.requestsPerSecond))) * 1000) / 10 + ' %',
+      logger_non_2xx: single.logger.reduce((n, r) => n + r.non2xx + r.errors, 0),
+    },
+    batch_post_1000_events_4_connections: {
+      logger_events_per_s: med(batch.logger, 'eventsPerSecond'),
+      logger_p99_ms: med(batch.logger, 'p99Ms'),
+      ceiling_events_per_s: med(batch.ceiling, 'eventsPerSecond'),
+      logger_non_2xx: batch.logger.reduce((n, r) => n + r.non2xx + r.errors, 0),
+    },
+    get_full_timeline: {
+      events_100k: timeline['100k'][0].events,
+      seconds_100k: med(timeline['100k'], 'seconds'),
+      server_rss_growth_mib_100k: med(timeline['100k'], 'rssGrowthMiB'),
+      seconds_10k: med(timeline['10k'], 'seconds'),
+      server_rss_growth_mib_10k: med(timeline['10k'], 'rssGrowthMiB'),
+    },
+  };
+  console.log(JSON.stringify(summary, null, 2));
+} finally {
+  await logger.stop();
+  await echo.stop();
+  dir.remove();
+}

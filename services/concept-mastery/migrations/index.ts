@@ -1,0 +1,5 @@
+// Every migration of the Concept Mastery Service, oldest first. Append; never edit a released one.
+import type { Migration } from '@learning-analytics/common';
+import { createMastery } from './001_create_mastery.js';
+
+export const migrations: Migration[] = [createMastery];

@@ -1,0 +1,67 @@
+// The Concept Mastery Service's OpenAPI 3.1 document, built from the schemas ajv validates with.
+import { buildOpenApiDocument, errorResponse, jsonResponse } from '@learning-analytics/common';
+import { masteryRecordSchema, recomputeSummarySchema } from '../schemas.js';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const pathParameter = (name: string, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description: `${description} URL-encoded; may hold any Unicode, "/" included as %2F.`,
+  schema: { type: 'string', minLength: 1, maxLength: 128 },
+});
+
+const upstreamFailures = {
+  '502': errorResponse('The Learning Events Service answered garbage; stored mastery untouched'),
+  '503': errorResponse('The Learning Events Service is unreachable; stored mastery untouched'),
+  '504': errorResponse('The Learning Events Service timed out; stored mastery untouched'),
+};
+
+export function conceptMasteryOpenApi(version: string, passScore: number): object {
+  return buildOpenApiDocument({
+    title: 'Concept Mastery Service',
+    version,
+    description:
+      "Turns each student's learning events into a mastery score per concept (0-100), kept current in real time " +
+      `from the Learning Events Service's feed. Baseline model pass_ratio: passed / graded quiz attempts x 100, ` +
+      `a quiz_attempt passing when event_details.score >= ${passScore} or event_details.correct is true.`,
+    schemas: { MasteryRecord: masteryRecordSchema, RecomputeSummary: recomputeSummarySchema },
+    paths: {
+      '/mastery/{user_id}': {
+        get: {
+          summary: "Every concept record of a student, sorted by concept_id; an unknown student gets [].",
+          parameters: [pathParameter('user_id', 'The student.')],
+          responses: {
+            '200': jsonResponse('The records', { type: 'array', items: ref('MasteryRecord') }),
+            '400': errorResponse('Invalid path parameter'),
+          },
+        },
+      },
+      '/mastery/{user_id}/{concept_id}': {
+        get: {
+          summary: 'One concept record of a student.',
+          parameters: [pathParameter('user_id', 'The student.'), pathParameter('concept_id', 'The concept.')],
+          responses: {
+            '200': jsonResponse('The record', ref('MasteryRecord')),
+            '400': errorResponse('Invalid path parameter'),
+            '404': errorResponse('No record for this student and concept'),
+          },
+        },
+      },
+      '/mastery/recompute/{user_id}': {
+        post: {
+          summary:
+            "Rebuild a student's records from their full history in the Learning Events Service, in one transaction. " +
+            'Idempotent; safe to run concurrently with itself and with real-time updates.',
+          parameters: [pathParameter('user_id', 'The student.')],
+          responses: {
+            '200': jsonResponse('What the recompute did', ref('RecomputeSummary')),
+            '400': errorResponse('Invalid path parameter'),
+            ...upstreamFailures,
+          },
+        },
+      },
+    },
+  });
+}

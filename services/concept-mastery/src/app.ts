@@ -1,0 +1,45 @@
+// createApp: the Concept Mastery Service's Koa app over the dependencies it is given. Never listens.
+import {
+  createServiceApp,
+  pendingMigrations,
+  type Knex,
+  type Logger,
+  type ServiceMetrics,
+  type ServiceState,
+} from '@learning-analytics/common';
+import type Koa from 'koa';
+import type { Config } from './config.js';
+import type { MasteryMetrics } from './metrics.js';
+import type { MasteryModel } from './domain/mastery-model.js';
+import type { LearningEventsClient } from './clients/learning-events-client.js';
+import { masteryRouter } from './api/mastery-routes.js';
+import { conceptMasteryOpenApi } from './api/openapi.js';
+import { migrations } from '../migrations/index.js';
+
+export interface AppDeps<S> {
+  db: Knex;
+  config: Config;
+  logger: Logger;
+  metrics: ServiceMetrics & MasteryMetrics;
+  model: MasteryModel<S>;
+  client: LearningEventsClient;
+  state: ServiceState;
+  version: string;
+}
+
+export function createApp<S>(deps: AppDeps<S>): Koa {
+  return createServiceApp({
+    title: 'Concept Mastery Service',
+    logger: deps.logger,
+    metrics: deps.metrics,
+    state: deps.state,
+    openapi: conceptMasteryOpenApi(deps.version, deps.config.PASS_SCORE),
+    routers: [masteryRouter(deps)],
+    // Readiness is about this service's own database; the Logger being down degrades recompute
+    // (503) and delays real time, but reads keep working.
+    async checkReady() {
+      const pending = await pendingMigrations(deps.db, migrations);
+      if (pending.length > 0) throw new Error(`pending migrations: ${pending.join(', ')}`);
+    },
+  });
+}

@@ -1,0 +1,132 @@
+// The real-time consumer: tails the Logger's commit-ordered feed (long polling), applies each page
+// of events to the affected records and moves its cursor in the same transaction, so a crash or
+// restart neither loses nor re-applies an event. An event is applied to a record only when its seq
+// is above the record's last_seq, so events a recompute has already folded are not counted twice.
+// While the Logger is unreachable it backs off exponentially, with jitter, and resumes where it was.
+import { UpstreamError, type Knex, type Logger } from '@learning-analytics/common';
+import { applyFeedEvent, type ConceptMastery, type MasteryModel } from '../domain/mastery-model.js';
+import type { FeedPage, LearningEventsClient } from '../clients/learning-events-client.js';
+import { conceptKey, findMasteries, readFeedCursor, writeFeedCursor, writeMasteries } from '../data/mastery-store.js';
+import type { MasteryMetrics } from '../metrics.js';
+
+export interface FeedConsumerOptions<S> {
+  db: Knex;
+  model: MasteryModel<S>;
+  client: Pick<LearningEventsClient, 'readFeed'>;
+  metrics: Pick<MasteryMetrics, 'feedLagEvents' | 'feedLagSeconds' | 'feedCursor' | 'feedEvents'>;
+  logger: Logger;
+  pageSize: number;
+  waitMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export class FeedConsumer<S> {
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: FeedConsumerOptions<S>) {}
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** Ends the loop: an in-flight poll is abandoned, a transaction in progress finishes. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    const { db, client, logger, pageSize, waitMs } = this.options;
+    let cursor = await readFeedCursor(db);
+    this.options.metrics.feedCursor.set(cursor);
+    logger.info({ after_seq: cursor }, 'feed consumer started');
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const page = await client.readFeed(cursor, pageSize, waitMs, this.abort.signal);
+        if (page.headSeq < cursor) {
+          logger.error({ after_seq: cursor, head_seq: page.headSeq }, "the Logger's head is behind the feed cursor: was its database replaced?");
+        }
+        cursor = await this.applyPage(page, cursor);
+        this.observeLag(page, cursor);
+        if (failures > 0) logger.info({ failures }, 'feed reachable again');
+        failures = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        failures += 1;
+        const delay = this.backoffMs(failures);
+        // An unreachable Logger is expected operation, not a bug: its message says enough.
+        const cause = err instanceof UpstreamError ? { reason: err.message } : { err };
+        const line = { ...cause, failures, retry_in_ms: delay };
+        if (failures === 1) logger.warn(line, 'feed consumer failed; backing off');
+        else logger.debug(line, 'feed consumer failed again; backing off');
+        await this.pause(delay);
+      }
+    }
+    logger.info({ after_seq: cursor }, 'feed consumer stopped');
+  }
+
+  /** Applies one page in one transaction with the cursor move; returns the new cursor. */
+  private async applyPage(page: FeedPage, cursor: number): Promise<number> {
+    const { db, model, metrics } = this.options;
+    const nextCursor = Math.max(cursor, page.nextAfter);
+    if (page.events.length === 0 && nextCursor === cursor) return cursor;
+    let applied = 0;
+    await db.transaction(async (trx) => {
+      const keys = new Map<string, { userId: string; conceptId: string }>();
+      for (const event of page.events) {
+        keys.set(conceptKey(event.user_id, event.concept_id), { userId: event.user_id, conceptId: event.concept_id });
+      }
+      const stored = await findMasteries<S>(trx, [...keys.values()]);
+      const current = new Map<string, ConceptMastery<S>>([...stored].map(([key, record]) => [key, record.mastery]));
+      const changed = new Set<string>();
+      for (const event of page.events) {
+        const key = conceptKey(event.user_id, event.concept_id);
+        const result = applyFeedEvent(model, current.get(key), event);
+        if (!result.applied) continue;
+        current.set(key, result.mastery);
+        changed.add(key);
+        applied += 1;
+      }
+      const writes = [...changed].map((key) => ({ ...keys.get(key)!, mastery: current.get(key)! }));
+      const now = Date.now();
+      await writeMasteries(trx, model, writes, now);
+      await writeFeedCursor(trx, nextCursor, now);
+    });
+    metrics.feedEvents.inc({ outcome: 'applied' }, applied);
+    metrics.feedEvents.inc({ outcome: 'already_applied' }, page.events.length - applied);
+    metrics.feedCursor.set(nextCursor);
+    return nextCursor;
+  }
+
+  private observeLag(page: FeedPage, cursor: number): void {
+    const { metrics } = this.options;
+    const behind = Math.max(0, page.headSeq - cursor);
+    metrics.feedLagEvents.set(behind);
+    const newest = page.events[page.events.length - 1];
+    if (behind === 0) metrics.feedLagSeconds.set(0);
+    else if (newest) metrics.feedLagSeconds.set(Math.max(0, (Date.now() - newest.recordedAt) / 1000));
+  }
+
+  private backoffMs(failures: number): number {
+    const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** (failures - 1));
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  private pause(ms: number): Promise<void> {
+    const signal = this.abort.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,75 @@
+// Recompute: fold a student's full history from the Logger, page by page (memory stays flat), then
+// write every concept in one transaction. A concept is written only when the fold is at least as
+// far along as what is stored (the real-time consumer may already be further: its record is then
+// newer and is kept) and changes something, so a second run leaves every record, updated_at
+// included, as it was. Nothing is written unless the whole history was read.
+import { UpstreamError, type Knex, type Logger } from '@learning-analytics/common';
+import { foldHistory, type ConceptMastery, type EventOutcome, type MasteryModel } from '../domain/mastery-model.js';
+import type { LearningEventsClient } from '../clients/learning-events-client.js';
+import { findUserMasteries, writeMasteries, type StoredMastery } from '../data/mastery-store.js';
+import type { MasteryMetrics } from '../metrics.js';
+import type { RecomputeSummary } from '../schemas.js';
+
+export interface RecomputeDeps<S> {
+  db: Knex;
+  model: MasteryModel<S>;
+  client: Pick<LearningEventsClient, 'userHistoryPages'>;
+  metrics: Pick<MasteryMetrics, 'recomputeDuration' | 'recomputeEvents'>;
+  logger: Logger;
+}
+
+export async function recomputeUser<S>(deps: RecomputeDeps<S>, userId: string): Promise<RecomputeSummary> {
+  const { db, model, client, metrics } = deps;
+  const started = process.hrtime.bigint();
+  const elapsedSeconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    let concepts = new Map<string, ConceptMastery<S>>();
+    const outcomes = new Map<EventOutcome, number>();
+    let processed = 0;
+    for await (const page of client.userHistoryPages(userId)) {
+      for (const event of page) {
+        if (event.user_id !== userId) {
+          throw new UpstreamError(502, 'upstream_bad_response', "The Learning Events Service answered another student's events.");
+        }
+        const outcome = model.classify(event);
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+      concepts = foldHistory(model, page, concepts);
+      processed += page.length;
+    }
+
+    const written = await db.transaction(async (trx) => {
+      const stored = await findUserMasteries<S>(trx, userId);
+      const writes = [...concepts]
+        .filter(([conceptId, mastery]) => changesStoredRecord(model, stored.get(conceptId), mastery))
+        .map(([conceptId, mastery]) => ({ userId, conceptId, mastery }));
+      await writeMasteries(trx, model, writes, Date.now());
+      return writes.length;
+    });
+
+    const skipped: Record<string, number> = {};
+    for (const [outcome, count] of outcomes) {
+      metrics.recomputeEvents.inc({ outcome }, count);
+      if (outcome !== 'passed' && outcome !== 'failed') skipped[outcome] = count;
+    }
+    const durationMs = Math.round(elapsedSeconds() * 1e6) / 1e3;
+    deps.logger.info({ user_id: userId, events_processed: processed, concepts_written: written, duration_ms: durationMs }, 'recomputed');
+    return {
+      user_id: userId,
+      model: model.name,
+      events_processed: processed,
+      events_skipped: skipped,
+      concepts_written: written,
+      duration_ms: durationMs,
+    };
+  } finally {
+    metrics.recomputeDuration.observe(elapsedSeconds());
+  }
+}
+
+/** A stored record is replaced when the fold went further, or as far with a different result. */
+function changesStoredRecord<S>(model: MasteryModel<S>, stored: StoredMastery<S> | undefined, fold: ConceptMastery<S>): boolean {
+  if (!stored) return true;
+  if (fold.lastSeq !== stored.mastery.lastSeq) return fold.lastSeq > stored.mastery.lastSeq;
+  return stored.model !== model.name || stored.stateJson !== JSON.stringify(fold.state) || stored.lastEventAt !== fold.lastEventAt;
+}

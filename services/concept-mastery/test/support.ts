@@ -1,0 +1,211 @@
+// Shared by the Brain's tests: both services as real processes over fresh temp databases, a fake
+// upstream for the faults the real Logger cannot produce on demand, and an independent reference
+// computation of what the records must be.
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { makeTempDir, startService, type ServiceProcess } from '../../../test-support/service-process.js';
+import { request } from '../../../test-support/http.js';
+
+export interface Stack {
+  logger: ServiceProcess;
+  brain: ServiceProcess;
+  brainEnv: Record<string, string>;
+  /** Kills the Brain (SIGKILL by default) and starts it again on the same database. */
+  restartBrain(signal?: NodeJS.Signals, env?: Record<string, string>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The Brain's settings for tests: quick retries, short timeouts. */
+export const FAST_CLIENT = {
+  LEARNING_EVENTS_TIMEOUT_MS: '2000',
+  LEARNING_EVENTS_DEADLINE_MS: '8000',
+  LEARNING_EVENTS_RETRIES: '2',
+  LEARNING_EVENTS_RETRY_BASE_MS: '20',
+  LEARNING_EVENTS_RETRY_MAX_MS: '200',
+  FEED_WAIT_MS: '1000',
+  FEED_BACKOFF_MAX_MS: '200',
+};
+
+/**
+ * Starts the Logger and the Brain. `upstreamUrl` (e.g. a fake proxy) replaces the Logger's URL in
+ * the Brain's configuration when given.
+ */
+export async function startStack(
+  options: { brainEnv?: Record<string, string>; loggerEnv?: Record<string, string>; upstreamUrl?: (loggerUrl: string) => Promise<string> } = {},
+): Promise<Stack> {
+  const dir = makeTempDir('concept-mastery-');
+  const logger = await startService('learning-events', { DATABASE_URL: `sqlite:${dir.path}/events.db`, ...options.loggerEnv });
+  const upstream = options.upstreamUrl ? await options.upstreamUrl(logger.url) : logger.url;
+  const brainEnv = {
+    DATABASE_URL: `sqlite:${dir.path}/mastery.db`,
+    LEARNING_EVENTS_URL: upstream,
+    ...FAST_CLIENT,
+    ...options.brainEnv,
+  };
+  const stack: Stack = {
+    logger,
+    brain: await startService('concept-mastery', brainEnv),
+    brainEnv,
+    async restartBrain(signal = 'SIGKILL', env = {}) {
+      await this.brain.kill(signal);
+      this.brain = await startService('concept-mastery', { ...brainEnv, ...env });
+    },
+    async stop() {
+      await Promise.all([this.brain.kill('SIGTERM'), this.logger.kill('SIGTERM')]);
+      dir.remove();
+    },
+  };
+  return stack;
+}
+
+export function quiz(user_id: string, concept_id: string, details: object, extra: object = {}) {
+  return { user_id, event_type: 'quiz_attempt', concept_id, event_details: details, ...extra };
+}
+
+export function video(user_id: string, concept_id: string, extra: object = {}) {
+  return { user_id, event_type: 'video_watched', concept_id, ...extra };
+}
+
+/** Logs events through the batch endpoint (1,000 per request); returns the stored events. */
+export async function logEvents(loggerUrl: string, events: object[]): Promise<StoredEvent[]> {
+  const stored: StoredEvent[] = [];
+  for (let i = 0; i < events.length; i += 1000) {
+    const chunk = events.slice(i, i + 1000).map((e) => ({ event_id: randomUUID(), ...e }));
+    const res = await request(`${loggerUrl}/events/batch`, { json: chunk });
+    expect(res.status).toBe(201);
+    res.body.items.forEach((item: { seq: number }, j: number) => {
+      const input = chunk[j] as StoredEvent;
+      stored.push({ ...input, event_details: input.event_details ?? {}, seq: item.seq });
+    });
+  }
+  return stored;
+}
+
+export interface StoredEvent {
+  user_id: string;
+  concept_id: string;
+  event_type: string;
+  event_details: Record<string, any>;
+  timestamp?: string;
+  seq: number;
+}
+
+/** A deterministic mix of graded, ungraded and non-quiz events over a few concepts. */
+export function mixedEvents(userId: string, count: number, concepts = 5, start = 0): object[] {
+  return Array.from({ length: count }, (_, k) => {
+    const i = start + k;
+    const concept = `concept-${i % concepts}`;
+    const timestamp = new Date(Date.UTC(2024, 0, 1) + ((i * 7919) % 100_000) * 60_000).toISOString();
+    switch (i % 6) {
+      case 0:
+        return quiz(userId, concept, { score: (i * 37) % 101 }, { timestamp });
+      case 1:
+        return quiz(userId, concept, { correct: i % 4 === 1 }, { timestamp });
+      case 2:
+        return quiz(userId, concept, { score: i % 3 === 0 ? 60 : 59.9 }, { timestamp });
+      case 3:
+        return video(userId, concept, { timestamp });
+      case 4:
+        return quiz(userId, concept, { score: 100, correct: false }, { timestamp });
+      default:
+        return { user_id: userId, event_type: 'assignment_submitted', concept_id: concept, timestamp };
+    }
+  });
+}
+
+/** What the records must say, computed from the events independently of the service's code. */
+export function expectedRecords(events: StoredEvent[], userId: string, passScore = 60) {
+  const byConcept = new Map<string, { total: number; successful: number; last: number }>();
+  for (const e of events) {
+    if (e.user_id !== userId) continue;
+    const entry = byConcept.get(e.concept_id) ?? { total: 0, successful: 0, last: -Infinity };
+    const at = e.timestamp === undefined ? NaN : Date.parse(e.timestamp);
+    entry.last = Math.max(entry.last, at);
+    const d = e.event_details ?? {};
+    if (e.event_type === 'quiz_attempt' && (typeof d.score === 'number' || typeof d.correct === 'boolean')) {
+      entry.total += 1;
+      if ((typeof d.score === 'number' && d.score >= passScore) || d.correct === true) entry.successful += 1;
+    }
+    byConcept.set(e.concept_id, entry);
+  }
+  return [...byConcept]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([concept_id, { total, successful, last }]) => ({
+      user_id: userId,
+      concept_id,
+      model: 'pass_ratio',
+      mastery_score: total === 0 ? 0 : (successful / total) * 100,
+      total_attempts: total,
+      successful_attempts: successful,
+      ...(Number.isNaN(last) ? {} : { last_event_at: new Date(last).toISOString() }),
+    }));
+}
+
+/** A student's records without updated_at (and last_event_at unless asked), for comparisons. */
+export async function readMastery(brainUrl: string, userId: string, keep: { lastEventAt?: boolean } = { lastEventAt: true }) {
+  const res = await request<any[]>(`${brainUrl}/mastery/${encodeURIComponent(userId)}`);
+  expect(res.status).toBe(200);
+  return res.body.map(({ updated_at: _u, last_event_at, ...rest }) => (keep.lastEventAt ? { ...rest, last_event_at } : rest));
+}
+
+/** A sample's value in the Prometheus text, e.g. metric(text, 'mastery_feed_cursor_seq'). */
+export async function metric(serviceUrl: string, sample: string): Promise<number> {
+  const text = (await request<string>(`${serviceUrl}/metrics`)).body;
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
+
+/** Polls until `check` holds (no time assertion: the test's own timeout bounds it). */
+export async function eventually(check: () => Promise<boolean>, pollMs = 25): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, pollMs));
+}
+
+/** Waits until the Brain's consumer has applied the feed up to `seq`. */
+export function caughtUp(brainUrl: string, seq: number): Promise<void> {
+  return eventually(async () => (await metric(brainUrl, 'mastery_feed_cursor_seq')) >= seq);
+}
+
+export type FakeBehaviour = 'forward' | 'stall' | { status: number; body?: string; headers?: Record<string, string> };
+
+/**
+ * A fake upstream in front of the real Logger, for faults the Logger cannot produce on demand. Each
+ * request takes the next scripted behaviour, then `forward` once the script is used up.
+ */
+export async function startFakeUpstream(targetUrl: string) {
+  const script: FakeBehaviour[] = [];
+  const seen: Array<{ url: string; at: number; headers: IncomingMessage['headers'] }> = [];
+  const stalled: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url ?? '', at: Date.now(), headers: req.headers });
+    const behaviour = script.shift() ?? 'forward';
+    if (behaviour === 'stall') {
+      stalled.push(res);
+      return;
+    }
+    if (behaviour !== 'forward') {
+      res.writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers });
+      res.end(behaviour.body ?? '{}');
+      return;
+    }
+    const target = new URL(req.url ?? '/', targetUrl);
+    const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    script,
+    seen,
+    async close() {
+      for (const res of stalled) res.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
