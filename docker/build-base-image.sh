@@ -115,11 +115,16 @@ chown -R 0:0 "$stage"
 
 # --- Root filesystem --------------------------------------------------------------------------------------
 rootfs_tar="$work/rootfs.tar"
+# Set up merged /usr the way debootstrap does (with usr-is-merged), so the usrmerge converter and the perl
+# it needs stay out of the image, as they are out of Debian's own images.
+merged_usr_hooks=/usr/share/mmdebstrap/hooks/merged-usr
+[[ -d "$merged_usr_hooks" ]] || die "mmdebstrap's merged-usr hooks are missing ($merged_usr_hooks)"
 log "running mmdebstrap ($SUITE, minbase)"
 started=$SECONDS
 mmdebstrap \
   --mode=root \
   --variant=minbase \
+  --hook-dir="$merged_usr_hooks" \
   --format=tar \
   --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/info/*' \
@@ -133,8 +138,8 @@ mmdebstrap \
   --customize-hook="tar -C '$stage' -c . | tar -C \"\$1\" -x --keep-directory-symlink" \
   --customize-hook='chroot "$1" groupadd --gid 1000 node' \
   --customize-hook='chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node' \
-  --customize-hook='chroot "$1" node --version' \
-  --customize-hook='chroot "$1" npm --version' \
+  --customize-hook='chroot "$1" env -u NODE_EXTRA_CA_CERTS node --version' \
+  --customize-hook='chroot "$1" env -u NODE_EXTRA_CA_CERTS npm --version' \
   "$SUITE" "$rootfs_tar" "${sources[@]}"
 log "root filesystem built in $((SECONDS - started))s ($(du -h "$rootfs_tar" | cut -f1))"
 

@@ -137,7 +137,7 @@ async function startService(name, port, dataDir, extraEnv = {}) {
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: `sqlite:${join(dataDir, `${name}.db`)}`,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       ...extraEnv,
     },
   });
@@ -157,17 +157,20 @@ async function checkMetricsWithPromtool(name, port) {
   return [];
 }
 
-async function post(url, body, contentType = 'application/json') {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  await response.arrayBuffer();
-  return response.status;
+/** One request; the status, or what went wrong on the way (fetch hides it in `cause`). */
+async function request(method, url, body, contentType) {
+  try {
+    const init = body === undefined ? { method } : { method, headers: { 'content-type': contentType }, body };
+    const response = await fetch(url, init);
+    await response.arrayBuffer();
+    return response.status;
+  } catch (error) {
+    throw new Error(`${method} ${url}: ${error.cause?.message ?? error.message}`);
+  }
 }
 
-async function get(url) {
-  const response = await fetch(url);
-  await response.arrayBuffer();
-  return response.status;
-}
+const post = (url, body, contentType = 'application/json') => request('POST', url, typeof body === 'string' ? body : JSON.stringify(body), contentType);
+const get = (url) => request('GET', url);
 
 /** Traffic that makes every panel's series exist: writes, reads, rejections, recomputes. */
 async function driveTraffic(loggerUrl, brainUrl, seconds) {
@@ -318,6 +321,11 @@ async function main() {
       console.log(`dashboard ${service.dashboard}${dataExpected ? '' : ' (parse only)'}`);
       problems.push(...(await checkDashboard(prometheusUrl, service, { dataExpected })));
     }
+  } catch (error) {
+    for (const process of running) {
+      if (process.child.exitCode !== null) console.error(`${process.label} exited with ${process.child.exitCode}; its output:\n${process.output()}`);
+    }
+    throw error;
   } finally {
     for (const process of running.reverse()) await stopProcess(process);
     rmSync(workDir, { recursive: true, force: true });

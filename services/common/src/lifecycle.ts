@@ -34,6 +34,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
   });
   const { port, address } = server.address() as AddressInfo;
   logger.info({ port, address }, 'listening');
+  logger.flush(); // log writes are buffered: whoever waits for this line (supervisors, tests) sees it now
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -52,6 +52,7 @@ export async function startStack(
       this.brain = await startService('concept-mastery', { ...brainEnv, ...env });
     },
     async stop() {
+      if (process.env.DEBUG_STACK) console.log('BRAIN\n' + this.brain.output.join('\n') + '\nLOGGER\n' + this.logger.output.join('\n'));
       await Promise.all([this.brain.kill('SIGTERM'), this.logger.kill('SIGTERM')]);
       dir.remove();
     },
