@@ -126,7 +126,7 @@ function requireCommand(command, hint) {
   if (!found) throw new Error(`${command} is not installed: ${hint}`);
 }
 
-async function startService(name, port, dataDir, extraEnv = {}) {
+export async function startService(name, port, dataDir, extraEnv = {}) {
   const serviceDir = join(repoRoot, 'services', name);
   if (!existsSync(join(serviceDir, 'dist', 'src', 'main.js'))) throw new Error(`${name} is not built: run \`npm run build\` first`);
   const process = startProcess(name, 'node', ['--import', './dist/src/instrumentation.js', './dist/src/main.js'], {
@@ -173,7 +173,7 @@ const post = (url, body, contentType = 'application/json') => request('POST', ur
 const get = (url) => request('GET', url);
 
 /** Traffic that makes every panel's series exist: writes, reads, rejections, recomputes. */
-async function driveTraffic(loggerUrl, brainUrl, seconds) {
+export async function driveTraffic(loggerUrl, brainUrl, seconds) {
   const types = ['quiz_attempt', 'video_watched', 'assignment_submitted'];
   const statuses = {};
   const count = (status) => {

@@ -5,9 +5,10 @@ import { trace, context, isSpanContextValid } from '@opentelemetry/api';
 export type { Logger };
 
 export function createLogger(options: { level: string; service: string }): Logger {
-  // Buffered, asynchronous writes to stdout: a synchronous write per request line costs more than
-  // the request itself. The buffer is flushed on exit; a SIGKILL can lose its last few lines.
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Asynchronous writes to stdout: lines logged while a write is in flight go out together in the
+  // next one, instead of one blocking write per request. Nothing waits for a buffer to fill, so
+  // a quiet service still logs at once. Pending lines are flushed on exit (not on SIGKILL).
+  const destination = pino.destination({ dest: 1, sync: false });
   return pino({
     level: options.level,
     base: { service: options.service },
