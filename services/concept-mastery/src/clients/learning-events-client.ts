@@ -96,8 +96,9 @@ export class LearningEventsClient {
       for (let attempt = 0; ; attempt += 1) {
         if (attempt > 0) metrics.clientRetries.inc();
         let failure: AttemptFailure;
+        let response;
         try {
-          const response = await got(url, {
+          response = await got(url, {
             timeout: { request: timeoutMs + extraTimeMs },
             retry: { limit: 0 },
             throwHttpErrors: false,
@@ -106,11 +107,6 @@ export class LearningEventsClient {
             headers: { accept: 'application/json' },
             signal: abort.signal,
           });
-          metrics.clientRequests.inc({ status: String(response.statusCode) });
-          if (response.statusCode === 200) {
-            return { body: this.parse<T>(response.body, validate, url), headers: response.headers };
-          }
-          failure = statusFailure(response.statusCode, response.headers['retry-after']);
         } catch (err) {
           if (call.signal?.aborted) {
             metrics.clientRequests.inc({ status: 'aborted' });
@@ -118,6 +114,12 @@ export class LearningEventsClient {
           }
           failure = errorFailure(err, deadlineReached);
           metrics.clientRequests.inc({ status: failure.error.status === 504 ? 'timeout' : 'network_error' });
+        }
+        if (response) {
+          metrics.clientRequests.inc({ status: String(response.statusCode) });
+          // A 200 with a body we cannot use is not retried: the same request would get the same answer.
+          if (response.statusCode === 200) return { body: this.parse<T>(response.body, validate, url), headers: response.headers };
+          failure = statusFailure(response.statusCode, response.headers['retry-after']);
         }
         const delay = this.backoffMs(attempt, failure.retryAfterMs);
         if (!failure.retriable || attempt >= retries || Date.now() + delay >= deadlineAt) throw failure.error;
