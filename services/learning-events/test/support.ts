@@ -32,7 +32,12 @@ export async function startLogger(env: Record<string, string> = {}): Promise<Log
   return under;
 }
 
-export function quiz(user_id: string, concept_id: string, details: object = { score: 75 }, extra: object = {}) {
+export function quiz<Extra extends object = {}>(
+  user_id: string,
+  concept_id: string,
+  details: object = { score: 75 },
+  extra: Extra = {} as Extra,
+) {
   return { user_id, event_type: 'quiz_attempt', concept_id, event_details: details, ...extra };
 }
 

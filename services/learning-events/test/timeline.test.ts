@@ -14,12 +14,12 @@ async function pageThrough(path: string, limit: number, onPage?: (n: number) => 
   let next: string | undefined = `${path}${path.includes('?') ? '&' : '?'}limit=${limit}`;
   let pages = 0;
   while (next) {
-    const res = await request(`${logger.url}${next}`);
+    const res: { status: number; body: any[]; headers: Headers } = await request(`${logger.url}${next}`);
     expect(res.status).toBe(200);
     expect(res.body.length).toBeLessThanOrEqual(limit);
     seen.push(...res.body);
     pages += 1;
-    const link = res.headers.get('link');
+    const link: string | null = res.headers.get('link');
     next = link ? /^<([^>]+)>; rel="next"$/.exec(link)![1] : undefined;
     if (onPage) await onPage(pages);
   }
