@@ -1,9 +1,11 @@
 // What keeps the charts one coherent set: the two service charts share their templates (only
 // the service-specific ones differ), every schema key is documented in values.yaml, the
 // umbrella renders the service charts of the same checkout, and the dashboards exist once.
-import { lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
+import { helm, helmTemplate } from './support/helm.mjs';
 import { chartsDir, repoRoot, serviceCharts, umbrellaChart } from './support/repository.mjs';
 
 // Templates whose content is specific to one service; every other template is the same in
@@ -85,4 +87,19 @@ test.each(serviceCharts)('dashboards/%s.json is the dashboard the chart ships', 
   const inChart = join(chartsDir, service, 'dashboards', `${service}.json`);
   expect(realpathSync(topLevel)).toBe(realpathSync(inChart));
   expect(readFileSync(topLevel, 'utf8')).toBe(readFileSync(inChart, 'utf8'));
+});
+
+test('the packaged umbrella chart contains both service charts and renders the same objects', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chart-package-'));
+  try {
+    await helm(['package', umbrellaChart, '--destination', dir]);
+    const [archive] = readdirSync(dir);
+    expect(archive).toMatch(/^learning-analytics-\d+\.\d+\.\d+\.tgz$/);
+    const fromArchive = await helmTemplate(join(dir, archive));
+    const fromDirectory = await helmTemplate(umbrellaChart);
+    expect(fromArchive.objects).toEqual(fromDirectory.objects);
+    expect(fromArchive.objects.length).toBeGreaterThan(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -57,12 +57,11 @@ export function dashboardVariables(dashboard) {
 /** Replaces $var, ${var} and Grafana's $__rate_interval; fails on anything left over. */
 export function substituteVariables(expr, values) {
   const all = { __rate_interval: RATE_INTERVAL, ...values };
-  const substituted = expr.replace(/\$\{(\w+)\}|\$(\w+)/g, (match, braced, bare) => {
+  return expr.replace(/\$\{(\w+)\}|\$(\w+)/g, (_match, braced, bare) => {
     const name = braced ?? bare;
     if (!Object.hasOwn(all, name)) throw new Error(`unknown variable $${name} in ${expr}`);
     return all[name];
   });
-  return substituted;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,7 +125,7 @@ function requireCommand(command, hint) {
   if (!found) throw new Error(`${command} is not installed: ${hint}`);
 }
 
-export async function startService(name, port, dataDir, extraEnv = {}) {
+async function startService(name, port, dataDir, extraEnv = {}) {
   const serviceDir = join(repoRoot, 'services', name);
   if (!existsSync(join(serviceDir, 'dist', 'src', 'main.js'))) throw new Error(`${name} is not built: run \`npm run build\` first`);
   const process = startProcess(name, 'node', ['--import', './dist/src/instrumentation.js', './dist/src/main.js'], {
@@ -137,7 +136,7 @@ export async function startService(name, port, dataDir, extraEnv = {}) {
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: `sqlite:${join(dataDir, `${name}.db`)}`,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'warn',
       ...extraEnv,
     },
   });
@@ -173,7 +172,7 @@ const post = (url, body, contentType = 'application/json') => request('POST', ur
 const get = (url) => request('GET', url);
 
 /** Traffic that makes every panel's series exist: writes, reads, rejections, recomputes. */
-export async function driveTraffic(loggerUrl, brainUrl, seconds) {
+async function driveTraffic(loggerUrl, brainUrl, seconds) {
   const types = ['quiz_attempt', 'video_watched', 'assignment_submitted'];
   const statuses = {};
   const count = (status) => {

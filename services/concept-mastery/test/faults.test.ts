@@ -148,7 +148,6 @@ describe('through a fake upstream in front of the real Logger', () => {
     const before = (await request(`${stack.brain.url}/mastery/${user}`)).body;
     fake.script.push({ status: 200, body });
     const res = await recompute(stack.brain.url, user);
-    if (res.status !== 502) console.log(JSON.stringify({ res: res.body, seen: fake.seen.map((s) => s.url), script: fake.script }));
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe('upstream_bad_response');
     expect(fake.seen).toHaveLength(1);

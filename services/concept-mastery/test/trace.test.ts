@@ -96,7 +96,9 @@ test('a recompute is one trace: Brain server -> client span per attempt -> Logge
 
     const root = brainServer()!;
     expect(root.parentSpanId || undefined).toBeUndefined();
-    const clientSpans = spans.filter((s) => s.service === 'concept-mastery' && s.kind === CLIENT && s.traceId === root.traceId);
+    const clientSpans = spans.filter(
+      (s) => s.service === 'concept-mastery' && s.kind === CLIENT && s.traceId === root.traceId && attribute(s, 'http.request.method', 'http.method'),
+    );
     expect(clientSpans).toHaveLength(2); // one page, two attempts: 503, then 200
     for (const client of clientSpans) expect(isAncestor(root, client)).toBe(true);
     const statuses = clientSpans.map((s) => Number(attribute(s, 'http.response.status_code', 'http.status_code'))).sort();
@@ -110,6 +112,11 @@ test('a recompute is one trace: Brain server -> client span per attempt -> Logge
     const dbSpans = loggerDbSpans(loggerServer);
     expect(dbSpans.length).toBeGreaterThan(0);
     for (const db of dbSpans) expect(db.traceId).toBe(root.traceId);
+    expect(dbSpans.map((s) => attribute(s, 'db.operation.name', 'db.operation'))).toContain('select');
+    // The Brain's own writes of the recompute are in the same trace, under its server span.
+    const brainDb = spans.filter((s) => s.service === 'concept-mastery' && s.traceId === root.traceId && attribute(s, 'db.system.name', 'db.system'));
+    expect(brainDb.map((s) => attribute(s, 'db.operation.name', 'db.operation'))).toContain('insert');
+    for (const db of brainDb) expect(isAncestor(root, db)).toBe(true);
   } finally {
     await stack?.stop();
     await fake?.close();

@@ -4,6 +4,7 @@
 // attempt is its own HTTP request, so tracing shows one client span per attempt. Bodies are
 // validated before use; failures surface as UpstreamError: unreachable 503, timed out 504,
 // garbage 502.
+import type { IncomingHttpHeaders } from 'node:http';
 import got, { RequestError, TimeoutError } from 'got';
 import type { ValidateFunction } from 'ajv';
 import { UpstreamError, createAjv, toErrorDetails, type Logger } from '@learning-analytics/common';
@@ -79,7 +80,7 @@ export class LearningEventsClient {
     url: string,
     validate: ValidateFunction,
     call: { extraTimeMs?: number; signal?: AbortSignal | undefined } = {},
-  ): Promise<{ body: T; headers: Record<string, string | string[] | undefined> }> {
+  ): Promise<{ body: T; headers: IncomingHttpHeaders }> {
     const { timeoutMs, deadlineMs, retries, metrics } = this.options;
     const extraTimeMs = call.extraTimeMs ?? 0;
     const deadlineAt = Date.now() + deadlineMs + extraTimeMs;
@@ -95,31 +96,21 @@ export class LearningEventsClient {
     try {
       for (let attempt = 0; ; attempt += 1) {
         if (attempt > 0) metrics.clientRetries.inc();
+        const outcome = await this.attempt(url, timeoutMs + extraTimeMs, abort.signal);
         let failure: AttemptFailure;
-        let response;
-        try {
-          response = await got(url, {
-            timeout: { request: timeoutMs + extraTimeMs },
-            retry: { limit: 0 },
-            throwHttpErrors: false,
-            followRedirect: false,
-            responseType: 'text',
-            headers: { accept: 'application/json' },
-            signal: abort.signal,
-          });
-        } catch (err) {
-          if (call.signal?.aborted) {
-            metrics.clientRequests.inc({ status: 'aborted' });
-            throw err;
-          }
-          failure = errorFailure(err, deadlineReached);
-          metrics.clientRequests.inc({ status: failure.error.status === 504 ? 'timeout' : 'network_error' });
-        }
-        if (response) {
+        if ('response' in outcome) {
+          const { response } = outcome;
           metrics.clientRequests.inc({ status: String(response.statusCode) });
           // A 200 with a body we cannot use is not retried: the same request would get the same answer.
           if (response.statusCode === 200) return { body: this.parse<T>(response.body, validate, url), headers: response.headers };
           failure = statusFailure(response.statusCode, response.headers['retry-after']);
+        } else {
+          if (call.signal?.aborted) {
+            metrics.clientRequests.inc({ status: 'aborted' });
+            throw outcome.error;
+          }
+          failure = errorFailure(outcome.error, deadlineReached);
+          metrics.clientRequests.inc({ status: failure.error.status === 504 ? 'timeout' : 'network_error' });
         }
         const delay = this.backoffMs(attempt, failure.retryAfterMs);
         if (!failure.retriable || attempt >= retries || Date.now() + delay >= deadlineAt) throw failure.error;
@@ -132,6 +123,28 @@ export class LearningEventsClient {
     } finally {
       clearTimeout(deadlineTimer);
       call.signal?.removeEventListener('abort', callerGaveUp);
+    }
+  }
+
+  /** One HTTP request: its response (any status), or the error that prevented one. */
+  private async attempt(
+    url: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{ response: { statusCode: number; body: string; headers: IncomingHttpHeaders } } | { error: unknown }> {
+    try {
+      const response = await got(url, {
+        timeout: { request: timeoutMs },
+        retry: { limit: 0 },
+        throwHttpErrors: false,
+        followRedirect: false,
+        responseType: 'text',
+        headers: { accept: 'application/json' },
+        signal,
+      });
+      return { response };
+    } catch (error) {
+      return { error };
     }
   }
 
