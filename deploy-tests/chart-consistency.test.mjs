@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { helm, helmTemplate } from './support/helm.mjs';
-import { chartsDir, repoRoot, serviceCharts, umbrellaChart } from './support/repository.mjs';
+import { chartsDir, repoRoot, serviceCharts, servicePath, umbrellaChart } from './support/repository.mjs';
 
 // Templates whose content is specific to one service; every other template is the same in
 // both charts once the chart name is replaced.
@@ -102,4 +102,10 @@ test('the packaged umbrella chart contains both service charts and renders the s
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test.each(serviceCharts)('%s: the chart deploys the version of the service in this checkout by default', (service) => {
+  const chart = parse(readFileSync(join(chartsDir, service, 'Chart.yaml'), 'utf8'));
+  const { version } = JSON.parse(readFileSync(join(servicePath(service), 'package.json'), 'utf8'));
+  expect(chart.appVersion).toBe(version);
 });

