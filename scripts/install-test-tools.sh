@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the system tools the test suites call, when they are missing (Debian/Ubuntu, as root
+# or with sudo): promtool and prometheus (package prometheus), kubectl (package kubernetes-client,
+# only if no kubectl is installed), python3. Node packages come from `npm ci`.
+set -euo pipefail
+
+missing=()
+command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-test-tools: nothing to install"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-test-tools: installing ${missing[*]}"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
