@@ -12,12 +12,14 @@ import type { Config } from './config.js';
 import type { MasteryMetrics } from './metrics.js';
 import type { MasteryModel } from './domain/mastery-model.js';
 import type { LearningEventsClient } from './clients/learning-events-client.js';
+import type { MasteryReads } from './data/mastery-reads.js';
 import { masteryRouter } from './api/mastery-routes.js';
 import { conceptMasteryOpenApi } from './api/openapi.js';
 import { migrations } from '../migrations/index.js';
 
 export interface AppDeps<S> {
   db: Knex;
+  reads: MasteryReads;
   config: Config;
   logger: Logger;
   metrics: ServiceMetrics & MasteryMetrics;

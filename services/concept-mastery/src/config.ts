@@ -22,6 +22,7 @@ const schema = {
     FEED_WAIT_MS: { type: 'integer', minimum: 0, maximum: 5000, default: 5000 },
     FEED_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
     FEED_BACKOFF_MAX_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 10000 },
+    MASTERY_CACHE_STUDENTS: { type: 'integer', minimum: 0, maximum: 10000000, default: 10000 },
   },
 } as const;
 
@@ -49,6 +50,8 @@ export interface Config extends ServiceConfig {
   FEED_PAGE_SIZE: number;
   /** Cap on the consumer's backoff while the Logger is unreachable. */
   FEED_BACKOFF_MAX_MS: number;
+  /** Students whose records GET /mastery keeps in memory (least recently read evicted first); 0 disables. */
+  MASTERY_CACHE_STUDENTS: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -14,6 +14,7 @@ import { createMasteryMetrics } from './metrics.js';
 import { createPassRatioModel } from './domain/pass-ratio-model.js';
 import { LearningEventsClient } from './clients/learning-events-client.js';
 import { FeedConsumer } from './sync/feed-consumer.js';
+import { MasteryReads } from './data/mastery-reads.js';
 import { createApp } from './app.js';
 import { migrations } from '../migrations/index.js';
 
@@ -35,6 +36,7 @@ logger.info({ applied }, 'migrations current');
 const serviceMetrics = createMetrics();
 const metrics = { ...serviceMetrics, ...createMasteryMetrics(serviceMetrics.registry) };
 const model = createPassRatioModel(config.PASS_SCORE);
+const reads = new MasteryReads(db, config.MASTERY_CACHE_STUDENTS);
 const client = new LearningEventsClient({
   baseUrl: config.LEARNING_EVENTS_URL,
   timeoutMs: config.LEARNING_EVENTS_TIMEOUT_MS,
@@ -49,6 +51,7 @@ const client = new LearningEventsClient({
 const consumer = config.FEED_CONSUMER_ENABLED
   ? new FeedConsumer({
       db,
+      reads,
       model,
       client,
       metrics,
@@ -61,7 +64,7 @@ const consumer = config.FEED_CONSUMER_ENABLED
   : undefined;
 const state = new ServiceState();
 state.onDrain(() => void consumer?.stop());
-const app = createApp({ db, config, logger, metrics, model, client, state, version });
+const app = createApp({ db, reads, config, logger, metrics, model, client, state, version });
 
 process.on('uncaughtException', (err) => {
   logger.fatal({ err }, 'uncaught exception');

@@ -73,6 +73,19 @@ test("the seed's flow: log events, mastery appears in real time, recompute agree
   expect((await request(`${brain.url}/mastery/seed-alice`)).body).toEqual(list.body);
 });
 
+test('GET /mastery never serves records older than the last applied event (read cache invalidated on write)', async () => {
+  const { logger, brain } = stack;
+  const user = 'fresh-reads';
+  for (let i = 1; i <= 4; i += 1) {
+    const [event] = await logEvents(logger.url, [quiz(user, 'c', { score: i % 2 === 0 ? 100 : 0 })]);
+    await caughtUp(brain.url, event!.seq);
+    const list = (await request<any[]>(`${brain.url}/mastery/${user}`)).body;
+    expect(list).toEqual([expect.objectContaining({ total_attempts: i, successful_attempts: Math.floor(i / 2) })]);
+    expect((await request(`${brain.url}/mastery/${user}/c`)).body).toEqual(list[0]);
+    expect((await request<any[]>(`${brain.url}/mastery/${user}`)).body).toEqual(list); // now from memory
+  }
+});
+
 describe('grading edge cases (PASS_SCORE 60)', () => {
   test.each([
     ['score exactly 60 passes', { score: 60 }, 1],

@@ -52,7 +52,6 @@ export async function startStack(
       this.brain = await startService('concept-mastery', { ...brainEnv, ...env });
     },
     async stop() {
-      if (process.env.DEBUG_STACK) console.log('BRAIN\n' + this.brain.output.join('\n') + '\nLOGGER\n' + this.logger.output.join('\n'));
       await Promise.all([this.brain.kill('SIGTERM'), this.logger.kill('SIGTERM')]);
       dir.remove();
     },
@@ -76,7 +75,7 @@ export async function logEvents(loggerUrl: string, events: object[]): Promise<St
     const res = await request(`${loggerUrl}/events/batch`, { json: chunk });
     expect(res.status).toBe(201);
     res.body.items.forEach((item: { seq: number }, j: number) => {
-      const input = chunk[j] as StoredEvent;
+      const input = chunk[j] as unknown as StoredEvent;
       stored.push({ ...input, event_details: input.event_details ?? {}, seq: item.seq });
     });
   }

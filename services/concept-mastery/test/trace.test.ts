@@ -117,6 +117,14 @@ test('a recompute is one trace: Brain server -> client span per attempt -> Logge
     const brainDb = spans.filter((s) => s.service === 'concept-mastery' && s.traceId === root.traceId && attribute(s, 'db.system.name', 'db.system'));
     expect(brainDb.map((s) => attribute(s, 'db.operation.name', 'db.operation'))).toContain('insert');
     for (const db of brainDb) expect(isAncestor(root, db)).toBe(true);
+
+    // pino's request line of the recompute carries the same trace (log writes are buffered: stop first).
+    await stack.brain.kill('SIGTERM');
+    const requestLine = stack.brain.output
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; route?: string; trace_id?: string; span_id?: string })
+      .find((line) => line.msg === 'request' && line.route === '/mastery/recompute/:user_id');
+    expect(requestLine).toMatchObject({ trace_id: root.traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
   } finally {
     await stack?.stop();
     await fake?.close();

@@ -1,13 +1,10 @@
 // HTTP in, HTTP out for reading mastery and recomputing it. No SQL here.
 import Router from '@koa/router';
-import { NotFoundError, compileValidator, createAjv, type Knex } from '@learning-analytics/common';
-import { findRecord, listUserRecords } from '../data/mastery-store.js';
+import { NotFoundError, compileValidator, createAjv } from '@learning-analytics/common';
 import { recomputeUser, type RecomputeDeps } from '../sync/recompute-user.js';
 import { userConceptPathSchema, userPathSchema } from '../schemas.js';
 
-export interface MasteryRoutesDeps<S> extends RecomputeDeps<S> {
-  db: Knex;
-}
+export type MasteryRoutesDeps<S> = RecomputeDeps<S>;
 
 export function masteryRouter<S>(deps: MasteryRoutesDeps<S>): Router {
   const ajv = createAjv({ coerceTypes: true });
@@ -21,12 +18,13 @@ export function masteryRouter<S>(deps: MasteryRoutesDeps<S>): Router {
 
   router.get('/mastery/:user_id', async (ctx) => {
     const { user_id } = validateUserPath(ctx.params);
-    ctx.body = await listUserRecords(deps.db, user_id);
+    ctx.type = 'application/json';
+    ctx.body = await deps.reads.studentJson(user_id);
   });
 
   router.get('/mastery/:user_id/:concept_id', async (ctx) => {
     const { user_id, concept_id } = validateUserConceptPath(ctx.params);
-    const record = await findRecord(deps.db, user_id, concept_id);
+    const record = await deps.reads.record(user_id, concept_id);
     if (!record) throw new NotFoundError(`No mastery record for student ${user_id} and concept ${concept_id}.`);
     ctx.body = record;
   });

@@ -78,6 +78,6 @@ export function applyFeedEvent<S>(
   mastery: ConceptMastery<S> | undefined,
   event: LearningEvent,
 ): { mastery: ConceptMastery<S>; applied: boolean } {
-  if (mastery && event.seq < 0) return { mastery, applied: false };
+  if (mastery && event.seq <= mastery.lastSeq) return { mastery, applied: false };
   return { mastery: applyEvent(model, mastery ?? startConcept(model, event), event), applied: true };
 }

@@ -7,10 +7,12 @@ import { UpstreamError, type Knex, type Logger } from '@learning-analytics/commo
 import { applyFeedEvent, type ConceptMastery, type MasteryModel } from '../domain/mastery-model.js';
 import type { FeedPage, LearningEventsClient } from '../clients/learning-events-client.js';
 import { conceptKey, findMasteries, readFeedCursor, writeFeedCursor, writeMasteries } from '../data/mastery-store.js';
+import type { MasteryReads } from '../data/mastery-reads.js';
 import type { MasteryMetrics } from '../metrics.js';
 
 export interface FeedConsumerOptions<S> {
   db: Knex;
+  reads: Pick<MasteryReads, 'invalidate'>;
   model: MasteryModel<S>;
   client: Pick<LearningEventsClient, 'readFeed'>;
   metrics: Pick<MasteryMetrics, 'feedLagEvents' | 'feedLagSeconds' | 'feedCursor' | 'feedEvents'>;
@@ -76,6 +78,7 @@ export class FeedConsumer<S> {
     const nextCursor = Math.max(cursor, page.nextAfter);
     if (page.events.length === 0 && nextCursor === cursor) return cursor;
     let applied = 0;
+    const written = new Set<string>();
     await db.transaction(async (trx) => {
       const keys = new Map<string, { userId: string; conceptId: string }>();
       for (const event of page.events) {
@@ -93,10 +96,12 @@ export class FeedConsumer<S> {
         applied += 1;
       }
       const writes = [...changed].map((key) => ({ ...keys.get(key)!, mastery: current.get(key)! }));
+      for (const write of writes) written.add(write.userId);
       const now = Date.now();
       await writeMasteries(trx, model, writes, now);
       await writeFeedCursor(trx, nextCursor, now);
     });
+    if (written.size > 0) this.options.reads.invalidate(written);
     metrics.feedEvents.inc({ outcome: 'applied' }, applied);
     metrics.feedEvents.inc({ outcome: 'already_applied' }, page.events.length - applied);
     metrics.feedCursor.set(nextCursor);

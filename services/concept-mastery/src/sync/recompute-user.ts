@@ -7,11 +7,13 @@ import { UpstreamError, type Knex, type Logger } from '@learning-analytics/commo
 import { foldHistory, type ConceptMastery, type EventOutcome, type MasteryModel } from '../domain/mastery-model.js';
 import type { LearningEventsClient } from '../clients/learning-events-client.js';
 import { findUserMasteries, writeMasteries, type StoredMastery } from '../data/mastery-store.js';
+import type { MasteryReads } from '../data/mastery-reads.js';
 import type { MasteryMetrics } from '../metrics.js';
 import type { RecomputeSummary } from '../schemas.js';
 
 export interface RecomputeDeps<S> {
   db: Knex;
+  reads: Pick<MasteryReads, 'invalidate' | 'studentJson' | 'record'>;
   model: MasteryModel<S>;
   client: Pick<LearningEventsClient, 'userHistoryPages'>;
   metrics: Pick<MasteryMetrics, 'recomputeDuration' | 'recomputeEvents'>;
@@ -46,6 +48,7 @@ export async function recomputeUser<S>(deps: RecomputeDeps<S>, userId: string): 
       await writeMasteries(trx, model, writes, Date.now());
       return writes.length;
     });
+    if (written > 0) deps.reads.invalidate([userId]);
 
     const skipped: Record<string, number> = {};
     for (const [outcome, count] of outcomes) {
