@@ -32,7 +32,7 @@ logger.info({ applied }, 'migrations current');
 
 const serviceMetrics = createMetrics();
 const metrics = { ...serviceMetrics, ...createLoggerMetrics(serviceMetrics.registry) };
-const writer = new EventWriter(config.DATABASE_URL, metrics, logger);
+const writer = new EventWriter(db, metrics);
 const state = new ServiceState();
 const app = createApp({ db, config, logger, metrics, writer, state, version });
 
