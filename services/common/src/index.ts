@@ -8,3 +8,4 @@ export * from './openapi.js';
 export * from './db.js';
 export * from './app.js';
 export * from './lifecycle.js';
+export * from './boot.js';

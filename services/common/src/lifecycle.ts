@@ -6,23 +6,21 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ServiceState } from './app.js';
+import type { ServiceConfig } from './config.js';
+import { shutdownTelemetry } from './instrumentation.js';
 
 export interface ServeOptions {
   app: Koa;
-  port: number;
-  host: string;
+  /**
+   * PORT and HOST to listen on; SHUTDOWN_TIMEOUT_MS bounds the whole shutdown; SHUTDOWN_DELAY_MS is
+   * the time between SIGTERM and closing the listener, readiness answering 503 meanwhile, so a
+   * load balancer stops routing here before connections are refused.
+   */
+  config: ServiceConfig;
   logger: Logger;
   state: ServiceState;
-  shutdownTimeoutMs: number;
-  /**
-   * Time between SIGTERM and closing the listener, readiness answering 503 meanwhile, so a load
-   * balancer stops routing here before connections are refused. Counts against shutdownTimeoutMs.
-   */
-  shutdownDelayMs: number;
-  /** Closes what the service owns (writers, database); runs after the last request finished. */
+  /** Closes what the service owns (writers, consumers, database); runs after the last request finished. */
   close: () => Promise<void>;
-  /** Flushes telemetry; runs last. */
-  flushTelemetry: () => Promise<void>;
 }
 
 export async function serve(options: ServeOptions): Promise<Server> {
@@ -30,7 +28,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const server = createServer(app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+    server.listen(options.config.PORT, options.config.HOST, () => resolve());
   });
   const { port, address } = server.address() as AddressInfo;
   logger.info({ port, address }, 'listening');
@@ -55,10 +53,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
 
 async function shutdown(server: Server, options: ServeOptions, signal: string): Promise<boolean> {
   const { logger, state } = options;
-  const deadline = Date.now() + options.shutdownTimeoutMs;
-  logger.info({ signal, timeout_ms: options.shutdownTimeoutMs, delay_ms: options.shutdownDelayMs }, 'shutting down');
+  const { SHUTDOWN_TIMEOUT_MS: timeoutMs, SHUTDOWN_DELAY_MS: delayMs } = options.config;
+  const deadline = Date.now() + timeoutMs;
+  logger.info({ signal, timeout_ms: timeoutMs, delay_ms: delayMs }, 'shutting down');
   state.startDraining();
-  await sleep(Math.min(options.shutdownDelayMs, options.shutdownTimeoutMs));
+  await sleep(Math.min(delayMs, timeoutMs));
 
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive sockets that sit idle would hold close() open; busy ones close after their response
@@ -73,7 +72,7 @@ async function shutdown(server: Server, options: ServeOptions, signal: string): 
   }
 
   await options.close();
-  await Promise.race([options.flushTelemetry(), sleep(Math.max(0, deadline - Date.now()))]);
+  await Promise.race([shutdownTelemetry(), sleep(Math.max(0, deadline - Date.now()))]);
   logger.info({ clean: drained }, 'stopped');
   return drained;
 }

@@ -38,6 +38,29 @@ export function jsonResponse(description: string, schema: object, headers?: Reco
   return { description, ...(headers ? { headers } : {}), content: { 'application/json': { schema } } };
 }
 
+/** A required path parameter holding an identifier (what every service's ids look like). */
+export function pathParameter(name: string, description: string) {
+  return {
+    name,
+    in: 'path',
+    required: true,
+    description: `${description} URL-encoded; may hold any Unicode, "/" included as %2F.`,
+    schema: { type: 'string', minLength: 1, maxLength: 128 },
+  };
+}
+
+/** One optional query parameter per property of an object schema (the schema ajv checks the query with). */
+export function queryParameters(schema: { properties: Record<string, { description?: string }> }, omit: string[] = []) {
+  return Object.entries(schema.properties)
+    .filter(([name]) => !omit.includes(name))
+    .map(([name, property]) => ({ name, in: 'query', required: false, schema: property, description: property.description }));
+}
+
+/** A reference to a schema in the document's components. */
+export function schemaRef(name: string) {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
 const statusSchema = { type: 'object', properties: { status: { type: 'string' } } };
 
 const sharedPaths = {

@@ -1,16 +1,6 @@
 // The Concept Mastery Service's OpenAPI 3.1 document, built from the schemas ajv validates with.
-import { buildOpenApiDocument, errorResponse, jsonResponse } from '@learning-analytics/common';
+import { buildOpenApiDocument, errorResponse, jsonResponse, pathParameter, schemaRef } from '@learning-analytics/common';
 import { masteryRecordSchema, recomputeSummarySchema } from '../schemas.js';
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-
-const pathParameter = (name: string, description: string) => ({
-  name,
-  in: 'path',
-  required: true,
-  description: `${description} URL-encoded; may hold any Unicode, "/" included as %2F.`,
-  schema: { type: 'string', minLength: 1, maxLength: 128 },
-});
 
 const upstreamFailures = {
   '502': errorResponse('The Learning Events Service answered garbage; stored mastery untouched'),
@@ -33,7 +23,7 @@ export function conceptMasteryOpenApi(version: string, passScore: number): objec
           summary: "Every concept record of a student, sorted by concept_id; an unknown student gets [].",
           parameters: [pathParameter('user_id', 'The student.')],
           responses: {
-            '200': jsonResponse('The records', { type: 'array', items: ref('MasteryRecord') }),
+            '200': jsonResponse('The records', { type: 'array', items: schemaRef('MasteryRecord') }),
             '400': errorResponse('Invalid path parameter'),
           },
         },
@@ -43,7 +33,7 @@ export function conceptMasteryOpenApi(version: string, passScore: number): objec
           summary: 'One concept record of a student.',
           parameters: [pathParameter('user_id', 'The student.'), pathParameter('concept_id', 'The concept.')],
           responses: {
-            '200': jsonResponse('The record', ref('MasteryRecord')),
+            '200': jsonResponse('The record', schemaRef('MasteryRecord')),
             '400': errorResponse('Invalid path parameter'),
             '404': errorResponse('No record for this student and concept'),
           },
@@ -56,7 +46,7 @@ export function conceptMasteryOpenApi(version: string, passScore: number): objec
             'Idempotent; safe to run concurrently with itself and with real-time updates.',
           parameters: [pathParameter('user_id', 'The student.')],
           responses: {
-            '200': jsonResponse('What the recompute did', ref('RecomputeSummary')),
+            '200': jsonResponse('What the recompute did', schemaRef('RecomputeSummary')),
             '400': errorResponse('Invalid path parameter'),
             ...upstreamFailures,
           },

@@ -5,6 +5,7 @@
 // validated before use; failures surface as UpstreamError: unreachable 503, timed out 504,
 // garbage 502.
 import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout as wait } from 'node:timers/promises';
 import got, { RequestError, TimeoutError } from 'got';
 import type { ValidateFunction } from 'ajv';
 import { UpstreamError, createAjv, toErrorDetails, type Logger } from '@learning-analytics/common';
@@ -118,7 +119,8 @@ export class LearningEventsClient {
           { attempt: attempt + 1, delay_ms: delay, reason: failure.error.message },
           'retrying the Learning Events Service',
         );
-        await sleep(delay, abort.signal);
+        // Aborted by the deadline: stop waiting; the next attempt then fails at once.
+        await wait(delay, undefined, { signal: abort.signal }).catch(() => undefined);
       }
     } finally {
       clearTimeout(deadlineTimer);
@@ -244,15 +246,3 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-/** Waits `ms`, or less when `signal` aborts first (the next attempt then fails at once). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

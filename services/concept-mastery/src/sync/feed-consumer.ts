@@ -3,6 +3,7 @@
 // restart neither loses nor re-applies an event. An event is applied to a record only when its seq
 // is above the record's last_seq, so events a recompute has already folded are not counted twice.
 // While the Logger is unreachable it backs off exponentially, with jitter, and resumes where it was.
+import { setTimeout as wait } from 'node:timers/promises';
 import { UpstreamError, type Knex, type Logger } from '@learning-analytics/common';
 import { applyFeedEvent, type ConceptMastery, type MasteryModel } from '../domain/mastery-model.js';
 import type { FeedPage, LearningEventsClient } from '../clients/learning-events-client.js';
@@ -122,16 +123,8 @@ export class FeedConsumer<S> {
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 
-  private pause(ms: number): Promise<void> {
-    const signal = this.abort.signal;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+  /** Waits `ms`, or less when the consumer is stopped meanwhile. */
+  private async pause(ms: number): Promise<void> {
+    await wait(ms, undefined, { signal: this.abort.signal }).catch(() => undefined);
   }
 }

@@ -1,5 +1,5 @@
 // The Learning Events Service's OpenAPI 3.1 document, built from the schemas ajv validates with.
-import { buildOpenApiDocument, errorResponse, jsonResponse } from '@learning-analytics/common';
+import { buildOpenApiDocument, errorResponse, jsonResponse, pathParameter, queryParameters, schemaRef } from '@learning-analytics/common';
 import {
   batchResultSchema,
   eventBatchSchema,
@@ -9,22 +9,6 @@ import {
   storedEventSchema,
   timelineQuerySchema,
 } from '../schemas.js';
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-
-function queryParameters(schema: { properties: Record<string, { description?: string }> }, omit: string[] = []) {
-  return Object.entries(schema.properties)
-    .filter(([name]) => !omit.includes(name))
-    .map(([name, property]) => ({ name, in: 'query', required: false, schema: property, description: property.description }));
-}
-
-const pathParameter = (name: string, description: string) => ({
-  name,
-  in: 'path',
-  required: true,
-  description: `${description} URL-encoded; may hold any Unicode, "/" included as %2F.`,
-  schema: { type: 'string', minLength: 1, maxLength: 128 },
-});
 
 const badInput = {
   '400': errorResponse('Malformed JSON or invalid query/path parameters'),
@@ -36,7 +20,7 @@ const badInput = {
 const timelineResponses = {
   '200': jsonResponse('Oldest first (timestamp, then seq). With limit, a Link rel="next" header leads to the next page.', {
     type: 'array',
-    items: ref('StoredEvent'),
+    items: schemaRef('StoredEvent'),
   }, { Link: { description: 'rel="next" URL of the next page (only with limit, when more remain)', schema: { type: 'string' } } }),
   '400': errorResponse('Invalid path or query parameter'),
 };
@@ -48,19 +32,19 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
     description: 'Records raw learning events permanently and serves each student\'s timeline and a commit-ordered feed.',
     schemas: {
       EventInput: eventInputSchema(eventTypes),
-      EventBatch: { ...eventBatchSchema(eventTypes), items: ref('EventInput') },
+      EventBatch: { ...eventBatchSchema(eventTypes), items: schemaRef('EventInput') },
       StoredEvent: storedEventSchema,
       BatchResult: batchResultSchema,
-      FeedPage: { ...feedPageSchema, properties: { ...feedPageSchema.properties, events: { type: 'array', items: ref('StoredEvent') } } },
+      FeedPage: { ...feedPageSchema, properties: { ...feedPageSchema.properties, events: { type: 'array', items: schemaRef('StoredEvent') } } },
     },
     paths: {
       '/events': {
         post: {
           summary: 'Log one event (also at /events/). Idempotent by event_id.',
-          requestBody: { required: true, content: { 'application/json': { schema: ref('EventInput') } } },
+          requestBody: { required: true, content: { 'application/json': { schema: schemaRef('EventInput') } } },
           responses: {
-            '201': jsonResponse('Stored', ref('StoredEvent'), { Location: { schema: { type: 'string' } } }),
-            '200': jsonResponse('Already stored with the same content (a retry); nothing duplicated', ref('StoredEvent')),
+            '201': jsonResponse('Stored', schemaRef('StoredEvent'), { Location: { schema: { type: 'string' } } }),
+            '200': jsonResponse('Already stored with the same content (a retry); nothing duplicated', schemaRef('StoredEvent')),
             ...badInput,
             '409': errorResponse('event_id already stored with different content'),
           },
@@ -69,10 +53,10 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
       '/events/batch': {
         post: {
           summary: 'Log up to 1,000 events in one transaction: all valid items are stored, or none.',
-          requestBody: { required: true, content: { 'application/json': { schema: ref('EventBatch') } } },
+          requestBody: { required: true, content: { 'application/json': { schema: schemaRef('EventBatch') } } },
           responses: {
-            '201': jsonResponse('Stored (items already stored with the same content are reported as duplicates)', ref('BatchResult')),
-            '200': jsonResponse('Every item was already stored (a retried batch)', ref('BatchResult')),
+            '201': jsonResponse('Stored (items already stored with the same content are reported as duplicates)', schemaRef('BatchResult')),
+            '200': jsonResponse('Every item was already stored (a retried batch)', schemaRef('BatchResult')),
             ...badInput,
             '409': errorResponse('Some event_ids are stored with different content; details name each index'),
           },
@@ -100,7 +84,7 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
         get: {
           summary: 'Every event in commit order after a sequence number; continue from next_after.',
           parameters: queryParameters(feedQuerySchema),
-          responses: { '200': jsonResponse('A page of the feed', ref('FeedPage')), '400': errorResponse('Invalid query') },
+          responses: { '200': jsonResponse('A page of the feed', schemaRef('FeedPage')), '400': errorResponse('Invalid query') },
         },
       },
     },

@@ -1,0 +1,56 @@
+// The start-up every service shares: configuration (a bad value exits 2, naming the variable),
+// logger, database with its migrations applied, metrics registry and readiness state.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Knex } from 'knex';
+import { createLogger } from './logger.js';
+import { createMetrics, type ServiceMetrics } from './metrics.js';
+import { migrateToLatest, openDatabase, type Migration } from './db.js';
+import { ServiceState } from './app.js';
+import type { ServiceConfig } from './config.js';
+
+export interface BootedService<C extends ServiceConfig> {
+  config: C;
+  logger: Logger;
+  db: Knex;
+  metrics: ServiceMetrics;
+  state: ServiceState;
+  version: string;
+}
+
+export async function bootService<C extends ServiceConfig>(spec: {
+  name: string;
+  /** The service's package.json, whose version the OpenAPI document reports. */
+  packageJson: URL;
+  loadConfig: () => C;
+  migrations: Migration[];
+}): Promise<BootedService<C>> {
+  let config: C;
+  try {
+    config = spec.loadConfig();
+  } catch (err) {
+    console.error(`${spec.name}: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL, service: spec.name });
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
+  const db = openDatabase(config.DATABASE_URL);
+  const applied = await migrateToLatest(db, spec.migrations);
+  logger.info({ applied }, 'migrations current');
+  const { version } = JSON.parse(readFileSync(spec.packageJson, 'utf8')) as { version: string };
+  return { config, logger, db, metrics: createMetrics(), state: new ServiceState(), version };
+}
+
+/** `npm run migrate`: applies pending migrations to the database and exits. */
+export async function runMigrations(databaseUrl: string, migrations: Migration[]): Promise<void> {
+  const db = openDatabase(databaseUrl);
+  try {
+    const applied = await migrateToLatest(db, migrations);
+    console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'already up to date');
+  } finally {
+    await db.destroy();
+  }
+}
