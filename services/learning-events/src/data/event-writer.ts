@@ -108,10 +108,11 @@ export class EventWriter {
           return { status: isSameEvent(stored, event) ? 'duplicate' : 'conflict', event: stored };
         });
         if (perEvent.some((o) => o.status === 'conflict')) return perEvent;
-        for (const outcome of perEvent) {
+        for (const [i, outcome] of perEvent.entries()) {
           if (outcome.status !== 'created') continue;
           toInsert.push(outcome.event);
-          known.set(outcome.event.event_id, outcome.event); // a later append in this group is its retry
+          // A later append in this group with the same client-chosen id is its retry.
+          if (append.events[i]!.idChosenByClient) known.set(outcome.event.event_id, outcome.event);
         }
         return perEvent;
       });
