@@ -1,5 +1,6 @@
 // Benchmarks of the Learning Events Service against a bare-Node JSON echo ceiling, in one run:
-//   single-event POST /events at 32 connections, POST /events/batch of 1,000 events, and
+//   single-event POST /events at 32 connections (a new student per request, as a school's traffic
+//   looks, and one student for every request), POST /events/batch of 1,000 events, and
 //   GET /events/{user} of a 100,000-event history (time and server memory).
 // Usage: node bench/learning-events.js [--runs 5] [--duration 10]
 import { parseArgs } from 'node:util';
@@ -26,12 +27,13 @@ const batchOf = (n, user) =>
   );
 const json = { 'content-type': 'application/json' };
 
-async function singleEventRun(url) {
+/** `student` with `[<id>]` in it gets a random id per request: index inserts land all over. */
+async function singleEventRun(url, student = 'bench-[<id>]') {
   return load({
     url: `${url}/events`,
     method: 'POST',
     headers: json,
-    body: singleEvent('bench-[<id>]'),
+    body: singleEvent(student),
     idReplacement: true,
     connections: 32,
     duration,
@@ -73,10 +75,11 @@ try {
   await load({ url: `${logger.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
   await load({ url: `${echo.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
 
-  const single = { logger: [], ceiling: [] };
+  const single = { logger: [], ceiling: [], oneStudent: [] };
   for (let i = 0; i < runs; i += 1) {
     single.ceiling.push(await singleEventRun(echo.url));
     single.logger.push(await singleEventRun(logger.url));
+    single.oneStudent.push(await singleEventRun(logger.url, 'bench-one-student'));
   }
 
   const batchBody = batchOf(1000, 'bench-batch');
@@ -107,6 +110,9 @@ try {
       ceiling_p99_ms: med(single.ceiling, 'p99Ms'),
       share_of_ceiling: Math.round((median(single.logger.map((r) => r.requestsPerSecond)) / median(single.ceiling.map((r) => r.requestsPerSecond))) * 1000) / 10 + ' %',
       logger_non_2xx: single.logger.reduce((n, r) => n + r.non2xx + r.errors, 0),
+      one_student_events_per_s: med(single.oneStudent, 'requestsPerSecond'),
+      one_student_p99_ms: med(single.oneStudent, 'p99Ms'),
+      one_student_non_2xx: single.oneStudent.reduce((n, r) => n + r.non2xx + r.errors, 0),
     },
     batch_post_1000_events_4_connections: {
       logger_events_per_s: med(batch.logger, 'eventsPerSecond'),
