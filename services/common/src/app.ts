@@ -39,6 +39,9 @@ export interface ServiceAppOptions {
   checkReady: () => Promise<void>;
 }
 
+/** A caller's X-Request-Id is kept (echoed and logged) when it looks like an id; anything else is replaced. */
+const requestIdPattern = /^[\w.:-]{1,128}$/;
+
 /** Routes probed or scraped every few seconds: logged at debug level so they do not drown real traffic. */
 const quietRoutes = new Set(['/health', '/ready', '/metrics']);
 
@@ -49,7 +52,8 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
 
   app.use(async function observeRequest(ctx: Context, next: Next) {
     const started = process.hrtime.bigint();
-    const requestId = ctx.get('x-request-id') || randomUUID();
+    const offered = ctx.get('x-request-id');
+    const requestId = requestIdPattern.test(offered) ? offered : randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
     if (state.draining) ctx.set('Connection', 'close');

@@ -27,13 +27,14 @@ export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
     schemaType: 'number',
     errors: true,
     validate: function maxJsonBytes(limit: number, data: unknown) {
-      const ok = Buffer.byteLength(JSON.stringify(data), 'utf8') <= limit;
-      if (!ok) {
-        (maxJsonBytes as unknown as { errors: Partial<ErrorObject>[] }).errors = [
-          { keyword: MAX_JSON_BYTES, message: `must be at most ${limit} bytes as JSON`, params: { limit } },
-        ];
+      let message: string | undefined;
+      try {
+        if (Buffer.byteLength(JSON.stringify(data), 'utf8') > limit) message = `must be at most ${limit} bytes as JSON`;
+      } catch {
+        message = 'is nested too deeply'; // JSON.stringify ran out of stack: a value no one can store or read back
       }
-      return ok;
+      if (message) (maxJsonBytes as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: MAX_JSON_BYTES, message, params: { limit } }];
+      return message === undefined;
     },
   });
   return ajv;

@@ -37,4 +37,11 @@ describe('learning-events happy paths', () => {
     expect(timeline.status).toBe(200);
     expect(timeline.body).toEqual([res.body]);
   });
+
+  test('POST /events/ (trailing slash) is the same endpoint', async () => {
+    const res = await postJson(`${logger.url}/events/`, { user_id: 'bob', event_type: 'video_watched', concept_id: 'fractions' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ user_id: 'bob', event_type: 'video_watched', event_details: {} });
+    expect((await request(`${logger.url}/events/bob`)).body).toEqual([res.body]);
+  });
 });

@@ -20,8 +20,13 @@ test('a retried single event answers 200 with the stored event and stores nothin
     json: { ...event, timestamp: undefined, event_details: { score: 90 } },
   });
   expect(retryWithoutTime.status).toBe(200);
-  // Key order inside event_details does not matter; an upper-case UUID is the same id.
-  const reordered = await request(`${logger.url}/events`, { json: { ...event, event_id: event.event_id.toUpperCase() } });
+  // An upper-case UUID is the same id.
+  const upperCase = await request(`${logger.url}/events`, { json: { ...event, event_id: event.event_id.toUpperCase() } });
+  expect(upperCase.status).toBe(200);
+  // Key order inside event_details does not matter.
+  const keyed = quiz('idem-1b', 'c', { score: 90, correct: true }, { event_id: randomUUID() });
+  expect((await request(`${logger.url}/events`, { json: keyed })).status).toBe(201);
+  const reordered = await request(`${logger.url}/events`, { json: { ...keyed, event_details: { correct: true, score: 90 } } });
   expect(reordered.status).toBe(200);
   const stored = (await allStoredEvents(logger.url)).filter((e) => e.event_id === event.event_id);
   expect(stored).toHaveLength(1);

@@ -106,6 +106,13 @@ describe('a running service', () => {
     });
   });
 
+  test('an X-Request-Id that does not look like an id is replaced, not echoed', async () => {
+    const kept = await request(`${logger.url}/health`, { headers: { 'x-request-id': 'trace-abc.123:x' } });
+    expect(kept.headers.get('x-request-id')).toBe('trace-abc.123:x');
+    const replaced = await request(`${logger.url}/health`, { headers: { 'x-request-id': 'x'.repeat(500) } });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   test('OpenAPI 3.1 document from the validation schemas, and Swagger UI served locally', async () => {
     const doc = await request(`${logger.url}/openapi.json`);
     expect(doc.status).toBe(200);

@@ -6,6 +6,7 @@ import type { Context, Next } from 'koa';
 import { Type } from '@sinclair/typebox';
 import {
   AppError,
+  BadRequestError,
   ConflictError,
   ValidationError,
   compileValidator,
@@ -16,7 +17,7 @@ import {
 import type { Config } from '../config.js';
 import type { LoggerMetrics } from '../metrics.js';
 import type { EventWriter } from '../data/event-writer.js';
-import { toEventView, toNewEvent, type NewEvent } from '../domain/events.js';
+import { parseInstant, toEventView, toNewEvent, type NewEvent } from '../domain/events.js';
 import {
   eventRowJson,
   headSeq,
@@ -144,7 +145,7 @@ export function eventsRouter({ db, writer, config, metrics }: EventsRoutesDeps):
     ctx.type = 'application/json';
     if (query.limit === undefined) {
       if (query.cursor !== undefined) {
-        throw new ValidationError('A cursor needs a limit.', [{ path: 'query:/cursor', reason: 'requires limit' }]);
+        throw new BadRequestError('A cursor needs a limit.', [{ path: 'query:/cursor', reason: 'requires limit' }]);
       }
       ctx.body = Readable.from(streamTimeline(db, filter, { snapshotSeq: await headSeq(db) }));
       return;
@@ -173,7 +174,7 @@ function parseEvent(input: EventInput, receivedAt: number, path: string): NewEve
   const event = toNewEvent(input, receivedAt);
   if (Number.isNaN(event.occurred_at)) {
     throw new ValidationError('The request body does not match the schema.', [
-      { path: `${path}/timestamp`, reason: 'is not a representable instant' },
+      { path: `${path}/timestamp`, reason: 'must be an instant in years 0000-9999 UTC, not a leap second' },
     ]);
   }
   return event;
@@ -193,10 +194,18 @@ function rejectRepeatedIds(inputs: EventInput[]) {
 }
 
 function timeRange(query: TimelineQuery): Pick<TimelineFilter, 'sinceMs' | 'untilMs'> {
-  return {
-    sinceMs: query.since === undefined ? undefined : Date.parse(query.since),
-    untilMs: query.until === undefined ? undefined : Date.parse(query.until),
-  };
+  return { sinceMs: queryInstant(query.since, 'since'), untilMs: queryInstant(query.until, 'until') };
+}
+
+function queryInstant(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseInstant(text);
+  if (ms === undefined) {
+    throw new BadRequestError('Invalid query parameters.', [
+      { path: `query:/${name}`, reason: 'must be an instant in years 0000-9999 UTC, not a leap second' },
+    ]);
+  }
+  return ms;
 }
 
 async function* streamTimeline(db: Knex, filter: TimelineFilter, start: TimelinePosition): AsyncGenerator<string> {

@@ -34,11 +34,23 @@ export function toNewEvent(input: EventInput, receivedAt: number): NewEvent {
     event_type: input.event_type,
     concept_id: input.concept_id,
     event_details: (input.event_details ?? {}) as Record<string, unknown>,
-    occurred_at: input.timestamp === undefined ? receivedAt : Date.parse(input.timestamp),
+    occurred_at: input.timestamp === undefined ? receivedAt : (parseInstant(input.timestamp) ?? Number.NaN),
     recorded_at: receivedAt,
     idChosenByClient: input.event_id !== undefined,
     timeChosenByClient: input.timestamp !== undefined,
   };
+}
+
+const EARLIEST_INSTANT = Date.parse('0000-01-01T00:00:00.000Z');
+const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * The UTC milliseconds of an RFC 3339 time, or undefined when it is not an instant the service can
+ * store and give back as RFC 3339: a leap second, or an offset that moves it out of years 0000-9999.
+ */
+export function parseInstant(text: string): number | undefined {
+  const ms = Date.parse(text);
+  return ms >= EARLIEST_INSTANT && ms <= LATEST_INSTANT ? ms : undefined; // NaN fails both
 }
 
 /**
