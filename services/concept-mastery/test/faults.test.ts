@@ -180,6 +180,8 @@ test('the Logger unreachable from the start: recompute 503, /health and reads st
     expect((await request(`${stack.brain.url}/health`)).status).toBe(200);
     expect((await request(`${stack.brain.url}/ready`)).status).toBe(200);
     expect((await request(`${stack.brain.url}/mastery/anyone`)).body).toEqual([]);
+    // The feed cannot be read: the lag in seconds grows instead of showing the last good value.
+    await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_lag_seconds')) >= 0.5, 5);
   } finally {
     await stack.stop();
   }

@@ -28,6 +28,8 @@ export class FeedConsumer<S> {
   private stopping = false;
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
+  /** Up to when the records are known current: now when caught up, else the newest applied event's time. */
+  private currentAsOf = Date.now();
 
   constructor(private readonly options: FeedConsumerOptions<S>) {}
 
@@ -65,6 +67,9 @@ export class FeedConsumer<S> {
         // An unreachable Logger is expected operation, not a bug: its message says enough.
         const cause = err instanceof UpstreamError ? { reason: err.message } : { err };
         const line = { ...cause, failures, retry_in_ms: delay };
+        // Unable to read the feed, the consumer falls further behind with every second: say so,
+        // so a lag alert fires during an outage instead of showing the last good value.
+        this.options.metrics.feedLagSeconds.set(Math.max(0, (Date.now() - this.currentAsOf) / 1000));
         if (failures === 1) logger.warn(line, 'feed consumer failed; backing off');
         else logger.debug(line, 'feed consumer failed again; backing off');
         await this.pause(delay);
@@ -114,8 +119,9 @@ export class FeedConsumer<S> {
     const behind = Math.max(0, page.headSeq - cursor);
     metrics.feedLagEvents.set(behind);
     const newest = page.events[page.events.length - 1];
-    if (behind === 0) metrics.feedLagSeconds.set(0);
-    else if (newest) metrics.feedLagSeconds.set(Math.max(0, (Date.now() - newest.recordedAt) / 1000));
+    if (behind === 0) this.currentAsOf = Date.now();
+    else if (newest) this.currentAsOf = newest.recordedAt;
+    metrics.feedLagSeconds.set(Math.max(0, (Date.now() - this.currentAsOf) / 1000));
   }
 
   private backoffMs(failures: number): number {
