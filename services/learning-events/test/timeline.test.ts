@@ -102,3 +102,32 @@ test('without limit the whole history streams as one JSON array, equal to the pa
   const paged = await pageThrough('/events/streamer', 1500);
   expect(streamed.body.map((e: any) => e.seq)).toEqual(paged.map((e) => e.seq));
 });
+
+test('a page stops short of 8 MiB of JSON, and following it still yields every event once (timeline and feed)', async () => {
+  const notes = 'n'.repeat(14 * 1024);
+  for (let b = 0; b < 7; b += 1) {
+    const batch = Array.from({ length: 100 }, (_, i) => quiz('heavy', 'c', { score: (b * 100 + i) % 101, notes }));
+    expect((await request(`${logger.url}/events/batch`, { json: batch })).status).toBe(201);
+  }
+  const first = await fetch(`${logger.url}/events/heavy?limit=1000`);
+  const firstText = await first.text();
+  expect(firstText.length).toBeLessThanOrEqual(8 * 1024 * 1024 + 2);
+  expect(JSON.parse(firstText).length).toBeLessThan(700);
+  expect(first.headers.get('link')).toMatch(/rel="next"$/);
+  const paged = await pageThrough('/events/heavy', 1000);
+  expect(paged.map((e) => e.seq)).toEqual((await request(`${logger.url}/events/heavy`)).body.map((e: any) => e.seq));
+  expect(paged).toHaveLength(700);
+
+  const fromFeed: any[] = [];
+  let after = 0;
+  for (;;) {
+    const res = await fetch(`${logger.url}/feed?after=${after}&limit=10000`);
+    const text = await res.text();
+    expect(text.length).toBeLessThanOrEqual(8 * 1024 * 1024 + 200);
+    const page = JSON.parse(text);
+    if (page.events.length === 0) break;
+    fromFeed.push(...page.events.filter((e: any) => e.user_id === 'heavy'));
+    after = page.next_after;
+  }
+  expect(fromFeed.map((e) => e.seq)).toEqual(paged.map((e) => e.seq).sort((a, b) => a - b));
+});

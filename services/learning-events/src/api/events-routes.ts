@@ -22,6 +22,7 @@ import {
   eventRowJson,
   headSeq,
   listTimelinePage,
+  type EventRow,
   type TimelineFilter,
   type TimelinePosition,
 } from '../data/event-store.js';
@@ -35,6 +36,7 @@ import {
   type TimelineQuery,
 } from '../schemas.js';
 import { decodeCursor, encodeCursor } from './timeline-cursor.js';
+import { readEventPage } from './bounded-page.js';
 
 export interface EventsRoutesDeps {
   db: Knex;
@@ -150,21 +152,16 @@ export function eventsRouter({ db, writer, config, metrics }: EventsRoutesDeps):
       ctx.body = Readable.from(streamTimeline(db, filter, { snapshotSeq: await headSeq(db) }));
       return;
     }
-    const position = query.cursor ? decodeCursor(query.cursor) : { snapshotSeq: await headSeq(db) };
-    const rows = await listTimelinePage(db, filter, position, query.limit + 1);
-    const page = rows.slice(0, query.limit);
-    if (rows.length > query.limit) {
-      const last = page[page.length - 1]!;
-      const cursor = encodeCursor({
-        afterOccurredAt: Number(last.occurred_at),
-        afterSeq: Number(last.seq),
-        snapshotSeq: position.snapshotSeq,
-      });
+    const start = query.cursor ? decodeCursor(query.cursor) : { snapshotSeq: await headSeq(db) };
+    const page = await readEventPage(query.limit, (after, n) =>
+      listTimelinePage(db, filter, after ? positionAfter(after, start.snapshotSeq) : start, n),
+    );
+    if (page.more) {
       const next = new URLSearchParams(ctx.querystring);
-      next.set('cursor', cursor);
+      next.set('cursor', encodeCursor(positionAfter(page.last!, start.snapshotSeq)));
       ctx.set('Link', `<${ctx.path}?${next.toString()}>; rel="next"`);
     }
-    ctx.body = `[${page.map(eventRowJson).join(',')}]`;
+    ctx.body = `[${page.json}]`;
   }
 
   return router;
@@ -208,6 +205,11 @@ function queryInstant(text: string | undefined, name: string): number | undefine
   return ms;
 }
 
+/** The timeline position just after `row`, within the listing's seq snapshot. */
+function positionAfter(row: EventRow, snapshotSeq: number): Required<TimelinePosition> {
+  return { afterOccurredAt: Number(row.occurred_at), afterSeq: Number(row.seq), snapshotSeq };
+}
+
 async function* streamTimeline(db: Knex, filter: TimelineFilter, start: TimelinePosition): AsyncGenerator<string> {
   yield '[';
   let position = start;
@@ -219,8 +221,7 @@ async function* streamTimeline(db: Knex, filter: TimelineFilter, start: Timeline
       separator = ',';
     }
     if (rows.length < STREAM_PAGE) break;
-    const last = rows[rows.length - 1]!;
-    position = { afterOccurredAt: Number(last.occurred_at), afterSeq: Number(last.seq), snapshotSeq: start.snapshotSeq };
+    position = positionAfter(rows[rows.length - 1]!, start.snapshotSeq);
   }
   yield ']';
 }
