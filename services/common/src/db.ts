@@ -13,7 +13,7 @@ export interface Migration {
 }
 
 /** The SQLite file a `sqlite:<path>` URL names, resolved against the working directory. */
-export function sqlitePath(databaseUrl: string): string {
+function sqlitePath(databaseUrl: string): string {
   if (!databaseUrl.startsWith('sqlite:')) throw new Error(`Unsupported DATABASE_URL scheme: ${databaseUrl}`);
   return resolve(databaseUrl.slice('sqlite:'.length));
 }

@@ -30,7 +30,7 @@ const INSERT_CHUNK = 1000;
 const LOOKUP_CHUNK = 1000;
 
 // PostgreSQL returns bigint columns as strings; SQLite as numbers. Both fit a double exactly here.
-export function fromRow(row: EventRow): StoredEvent {
+function fromRow(row: EventRow): StoredEvent {
   return {
     seq: Number(row.seq),
     event_id: row.event_id,
