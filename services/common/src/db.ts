@@ -31,6 +31,9 @@ export function openDatabase(databaseUrl: string): Knex {
       afterCreate(connection: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
         connection.pragma('journal_mode = WAL');
         connection.pragma('synchronous = FULL');
+        // Statement journals (a multi-row insert needs one) stay in memory instead of a temp file
+        // created and deleted on every commit.
+        connection.pragma('temp_store = MEMORY');
         connection.pragma('busy_timeout = 5000');
         connection.pragma('foreign_keys = ON');
         done(null, connection);

@@ -13,7 +13,11 @@ const { config, logger, db, metrics: serviceMetrics, state, version } = await bo
   migrations,
 });
 const metrics = { ...serviceMetrics, ...createLoggerMetrics(serviceMetrics.registry) };
-const writer = new EventWriter(db, metrics);
+const writer = await EventWriter.start(config.DATABASE_URL, metrics, (err) => {
+  logger.fatal({ err }, 'the writer thread failed: no event can be stored');
+  logger.flush();
+  process.exit(1);
+});
 const app = createApp({ db, config, logger, metrics, writer, state, version });
 
 await serve({

@@ -1,18 +1,12 @@
-// Group commit. Every POST hands its events to the one writer, which folds all appends waiting at
-// that moment into a single transaction, commits it (fsync, synchronous=FULL) and only then
-// answers each of them. One writer also means seq order is commit order, which /feed relies on.
-//
-// The writer runs on the main thread. A writer thread was measured too: on two cores the extra
-// thread and the message passing cost more than the fsync it took off the event loop.
-import type { Knex } from '@learning-analytics/common';
-import { isSameEvent, type NewEvent, type StoredEvent } from '../domain/events.js';
-import { findEventsByIds, insertEvents } from './event-store.js';
+// The main thread's side of the writer: hands appends to the writer thread (writer-thread.ts) and
+// resolves each once its commit is durable. It also wakes /feed long-polls on every commit.
+import { Worker } from 'node:worker_threads';
+import type { NewEvent } from '../domain/events.js';
 import type { LoggerMetrics } from '../metrics.js';
+import type { AppendOutcome } from './group-commit.js';
+import type { FromWriterThread, ToWriterThread, WireOutcome, WriterThreadOptions } from './writer-protocol.js';
 
-export type AppendOutcome =
-  | { status: 'created'; event: StoredEvent }
-  | { status: 'duplicate'; event: StoredEvent }
-  | { status: 'conflict'; event: StoredEvent };
+export type { AppendOutcome };
 
 interface PendingAppend {
   events: NewEvent[];
@@ -20,27 +14,52 @@ interface PendingAppend {
   reject: (err: unknown) => void;
 }
 
-/** Upper bound on events per transaction, so one commit never holds the database for long. */
-const MAX_EVENTS_PER_COMMIT = 10_000;
-
 export class EventWriter {
-  private queue: PendingAppend[] = [];
-  private running: Promise<void> | undefined;
+  /** Sent to the writer thread, oldest first: its replies settle them in this order. */
+  private readonly inFlight: PendingAppend[] = [];
+  /** Appended during this turn of the event loop, sent together at its end. */
+  private outbox: NewEvent[][] = [];
   private readonly commitWaiters = new Set<() => void>();
+  private idle: (() => void) | undefined;
+  private failure: Error | undefined;
 
-  constructor(
-    private readonly db: Knex,
+  private constructor(
+    private readonly worker: Worker,
     private readonly metrics: LoggerMetrics,
-  ) {}
+    private readonly onFailure: (err: Error) => void,
+  ) {
+    worker.on('message', (message: FromWriterThread) => this.receive(message));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => this.fail(new Error(`the writer thread exited (${code})`)));
+  }
+
+  /**
+   * Starts the writer thread on `databaseUrl` (already migrated) and resolves once its connection
+   * is open. `onFailure` is told if the thread dies: the service can no longer store anything.
+   */
+  static async start(databaseUrl: string, metrics: LoggerMetrics, onFailure: (err: Error) => void): Promise<EventWriter> {
+    const options: WriterThreadOptions = { databaseUrl };
+    // No --import: telemetry belongs to the main thread, where the requests are.
+    const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: options, execArgv: [] });
+    await new Promise<void>((ready, failed) => {
+      worker.once('message', (message: FromWriterThread) =>
+        message.kind === 'ready' ? ready() : failed(new Error(`unexpected ${message.kind} from the writer thread`)),
+      );
+      worker.once('error', failed);
+    });
+    return new EventWriter(worker, metrics, onFailure);
+  }
 
   /**
    * Stores the events atomically: all of them, or none when any event_id is already stored with
    * different content (then the outcomes say which). Resolves after the commit is durable.
    */
   append(events: NewEvent[]): Promise<AppendOutcome[]> {
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, resolve, reject });
-      this.running ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
+      this.inFlight.push({ events, resolve, reject });
+      if (this.outbox.length === 0) setImmediate(() => this.flush());
+      this.outbox.push(events);
     });
   }
 
@@ -62,67 +81,51 @@ export class EventWriter {
     for (const done of [...this.commitWaiters]) done();
   }
 
-  /** Resolves once everything appended so far is committed. */
+  /** Resolves once everything appended so far is committed and the writer thread has stopped. */
   async close(): Promise<void> {
-    while (this.running) await this.running;
+    if (this.inFlight.length > 0 && !this.failure) await new Promise<void>((done) => (this.idle = done));
+    if (this.failure) return;
+    this.worker.removeAllListeners('exit');
+    const closed = new Promise<void>((done) => this.worker.once('exit', () => done()));
+    this.send({ kind: 'close' });
+    await closed;
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const group = this.takeGroup();
-        try {
-          const outcomes = await this.commit(group);
-          group.forEach((append, i) => append.resolve(outcomes[i]!));
-          this.releaseWaiters();
-        } catch (err) {
-          for (const append of group) append.reject(err);
-        }
+  private flush(): void {
+    const appends = this.outbox;
+    this.outbox = [];
+    if (appends.length > 0) this.send({ kind: 'append', appends });
+  }
+
+  private send(message: ToWriterThread): void {
+    this.worker.postMessage(message);
+  }
+
+  private receive(message: FromWriterThread): void {
+    if (message.kind === 'committed') {
+      for (const wire of message.outcomes) {
+        const append = this.inFlight.shift()!;
+        append.resolve(wire.map((outcome, i) => fromWire(outcome, append.events[i]!)));
       }
-    } finally {
-      this.running = undefined;
+      this.metrics.commitDuration.observe(message.seconds);
+      this.metrics.writeBatchSize.observe(message.inserted);
+      this.releaseWaiters();
+    } else if (message.kind === 'failed') {
+      const err = Object.assign(new Error(message.message), message.code ? { code: message.code } : {});
+      for (const append of this.inFlight.splice(0, message.appends)) append.reject(err);
     }
+    if (this.inFlight.length === 0) this.idle?.();
   }
 
-  private takeGroup(): PendingAppend[] {
-    let count = 0;
-    let take = 0;
-    while (take < this.queue.length && (take === 0 || count + this.queue[take]!.events.length <= MAX_EVENTS_PER_COMMIT)) {
-      count += this.queue[take]!.events.length;
-      take += 1;
-    }
-    return this.queue.splice(0, take);
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const append of this.inFlight.splice(0)) append.reject(err);
+    this.idle?.();
+    this.onFailure(err);
   }
+}
 
-  private async commit(group: PendingAppend[]): Promise<AppendOutcome[][]> {
-    const started = process.hrtime.bigint();
-    let inserted = 0;
-    const outcomes = await this.db.transaction(async (trx) => {
-      const clientIds = group.flatMap((a) => a.events.filter((e) => e.idChosenByClient).map((e) => e.event_id));
-      const known = clientIds.length > 0 ? await findEventsByIds(trx, clientIds) : new Map<string, StoredEvent>();
-      const toInsert: StoredEvent[] = [];
-      const result = group.map((append) => {
-        const perEvent = append.events.map((event): AppendOutcome => {
-          const stored = known.get(event.event_id);
-          if (!stored) return { status: 'created', event: { ...event, seq: 0 } };
-          return { status: isSameEvent(stored, event) ? 'duplicate' : 'conflict', event: stored };
-        });
-        if (perEvent.some((o) => o.status === 'conflict')) return perEvent;
-        for (const [i, outcome] of perEvent.entries()) {
-          if (outcome.status !== 'created') continue;
-          toInsert.push(outcome.event);
-          // A later append in this group with the same client-chosen id is its retry.
-          if (append.events[i]!.idChosenByClient) known.set(outcome.event.event_id, outcome.event);
-        }
-        return perEvent;
-      });
-      const seqs = await insertEvents(trx, toInsert);
-      for (const event of toInsert) event.seq = seqs.get(event.event_id)!;
-      inserted = toInsert.length;
-      return result;
-    });
-    this.metrics.commitDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    this.metrics.writeBatchSize.observe(inserted);
-    return outcomes;
-  }
+function fromWire(outcome: WireOutcome, event: NewEvent): AppendOutcome {
+  return typeof outcome === 'number' ? { status: 'created', event: { ...event, seq: outcome } } : outcome;
 }

@@ -1,0 +1,73 @@
+// The writer thread: owns the database connection that stores events. Whatever appends arrived
+// while the previous commit ran are folded into the next transaction (group commit), and each is
+// answered only after that commit is durable (WAL, synchronous=FULL).
+//
+// Committing here rather than on the main thread keeps SQLite's page writes, checkpoints and
+// fsync waits off the event loop that parses and answers requests, and lets the two overlap on
+// two cores. One writer also keeps seq order equal to commit order, which /feed relies on.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase } from '@learning-analytics/common';
+import type { NewEvent } from '../domain/events.js';
+import { commitGroup, type AppendOutcome } from './group-commit.js';
+import type { FromWriterThread, ToWriterThread, WireOutcome, WriterThreadOptions } from './writer-protocol.js';
+
+/** Upper bound on events per transaction, so one commit never holds the database for long. */
+const MAX_EVENTS_PER_COMMIT = 10_000;
+
+const port = parentPort!;
+const { databaseUrl } = workerData as WriterThreadOptions;
+const db = openDatabase(databaseUrl);
+const queue: NewEvent[][] = [];
+let draining: Promise<void> | undefined;
+
+const send = (message: FromWriterThread) => port.postMessage(message);
+
+port.on('message', (message: ToWriterThread) => {
+  if (message.kind === 'append') {
+    queue.push(...message.appends);
+    draining ??= new Promise<void>((next) => setImmediate(next)).then(drain);
+  } else {
+    void close();
+  }
+});
+
+async function drain(): Promise<void> {
+  while (queue.length > 0) {
+    const group = takeGroup();
+    const started = process.hrtime.bigint();
+    try {
+      const { outcomes, inserted } = await commitGroup(db, group);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      send({ kind: 'committed', outcomes: outcomes.map((list) => list.map(toWire)), inserted, seconds });
+    } catch (err) {
+      const { message, code } = err as Error & { code?: string };
+      send({ kind: 'failed', appends: group.length, message, ...(typeof code === 'string' ? { code } : {}) });
+    }
+  }
+  draining = undefined;
+}
+
+function takeGroup(): NewEvent[][] {
+  let count = 0;
+  let take = 0;
+  while (take < queue.length && (take === 0 || count + queue[take]!.length <= MAX_EVENTS_PER_COMMIT)) {
+    count += queue[take]!.length;
+    take += 1;
+  }
+  return queue.splice(0, take);
+}
+
+function toWire(outcome: AppendOutcome): WireOutcome {
+  return outcome.status === 'created' ? outcome.event.seq : outcome;
+}
+
+async function close(): Promise<void> {
+  while (draining) await draining;
+  await db.destroy();
+  send({ kind: 'closed' });
+  port.close();
+}
+
+// The connection is opened (and its pragmas applied) before the service says it is ready.
+await db.raw('select 1');
+send({ kind: 'ready' });
