@@ -34,6 +34,7 @@ export function openDatabase(databaseUrl: string): Knex {
         // Statement journals (a multi-row insert needs one) stay in memory instead of a temp file
         // created and deleted on every commit.
         connection.pragma('temp_store = MEMORY');
+        connection.pragma('wal_autocheckpoint = 8000');
         connection.pragma('busy_timeout = 5000');
         connection.pragma('foreign_keys = ON');
         done(null, connection);
