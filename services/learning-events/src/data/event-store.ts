@@ -1,6 +1,6 @@
 // The events table: the only module that writes SQL for it. Rows are immutable once inserted.
 import type { Knex } from '@learning-analytics/common';
-import type { EventFields, StoredEvent } from '../domain/events.js';
+import type { EventValues, StoredEvent } from '../domain/events.js';
 
 interface EventRow {
   seq: number | string;
@@ -60,14 +60,11 @@ export async function findEventsByIds(db: Knex, eventIds: string[]): Promise<Map
  * compound SELECT capped at 500 rows that costs more to compile than to run. Plain SQL that
  * SQLite and PostgreSQL both accept.
  */
-export async function insertEvents(db: Knex, events: EventFields[]): Promise<Map<string, number>> {
+export async function insertEvents(db: Knex, events: EventValues[]): Promise<Map<string, number>> {
   const seqs = new Map<string, number>();
   for (let i = 0; i < events.length; i += INSERT_CHUNK) {
     const chunk = events.slice(i, i + INSERT_CHUNK);
-    const bindings: (string | number)[] = [];
-    for (const e of chunk) {
-      bindings.push(e.event_id, e.user_id, e.event_type, e.concept_id, JSON.stringify(e.event_details), e.occurred_at, e.recorded_at);
-    }
+    const bindings = chunk.flat();
     const result = (await db.raw(`${INSERT_SQL} ${valuesPlaceholders(chunk.length)} returning seq, event_id`, bindings)) as
       | InsertedRow[]
       | { rows: InsertedRow[] };

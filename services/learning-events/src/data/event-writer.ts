@@ -1,12 +1,21 @@
 // The main thread's side of the writer: hands appends to the writer thread (writer-thread.ts) and
 // resolves each once its commit is durable. It also wakes /feed long-polls on every commit.
 import { Worker } from 'node:worker_threads';
-import type { NewEvent } from '../domain/events.js';
 import type { LoggerMetrics } from '../metrics.js';
-import type { AppendOutcome } from './group-commit.js';
-import type { FromWriterThread, ToWriterThread, WireOutcome, WriterThreadOptions } from './writer-protocol.js';
+import type { NewEvent, StoredEvent } from '../domain/events.js';
+import {
+  toWireEvent,
+  type FromWriterThread,
+  type ToWriterThread,
+  type WireEvent,
+  type WireOutcome,
+  type WriterThreadOptions,
+} from './writer-protocol.js';
 
-export type { AppendOutcome };
+export type AppendOutcome =
+  | { status: 'created'; event: StoredEvent }
+  | { status: 'duplicate'; event: StoredEvent }
+  | { status: 'conflict'; event: StoredEvent };
 
 interface PendingAppend {
   events: NewEvent[];
@@ -18,7 +27,7 @@ export class EventWriter {
   /** Sent to the writer thread, oldest first: its replies settle them in this order. */
   private readonly inFlight: PendingAppend[] = [];
   /** Appended during this turn of the event loop, sent together at its end. */
-  private outbox: NewEvent[][] = [];
+  private outbox: WireEvent[][] = [];
   private readonly commitWaiters = new Set<() => void>();
   private idle: (() => void) | undefined;
   private failure: Error | undefined;
@@ -59,7 +68,7 @@ export class EventWriter {
     return new Promise((resolve, reject) => {
       this.inFlight.push({ events, resolve, reject });
       if (this.outbox.length === 0) setImmediate(() => this.flush());
-      this.outbox.push(events);
+      this.outbox.push(events.map(toWireEvent));
     });
   }
 

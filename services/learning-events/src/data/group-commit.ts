@@ -1,43 +1,53 @@
 // One group commit: the appends waiting at one moment, stored in a single transaction. Each append
 // is all-or-nothing: when any of its client-chosen event_ids is already stored with different
-// content, none of its events are stored and its outcomes say which conflicted.
+// content, none of its events are stored (their seq is 0) and its outcomes say which conflicted.
 import type { Knex } from '@learning-analytics/common';
-import { isSameEvent, type NewEvent, type StoredEvent } from '../domain/events.js';
+import { isSameEvent, type EventValues, type StoredEvent } from '../domain/events.js';
 import { findEventsByIds, insertEvents } from './event-store.js';
-
-export type AppendOutcome =
-  | { status: 'created'; event: StoredEvent }
-  | { status: 'duplicate'; event: StoredEvent }
-  | { status: 'conflict'; event: StoredEvent };
+import { fromWireEvent, type WireEvent, type WireOutcome } from './writer-protocol.js';
 
 export interface GroupResult {
   /** One list per append, in the order given. */
-  outcomes: AppendOutcome[][];
+  outcomes: WireOutcome[][];
   inserted: number;
 }
 
-export async function commitGroup(db: Knex, appends: NewEvent[][]): Promise<GroupResult> {
+/** Before the insert: a new event's event_id (its seq comes from the insert), or what it matched. */
+type Pending = string | Exclude<WireOutcome, number>;
+
+export async function commitGroup(db: Knex, appends: WireEvent[][]): Promise<GroupResult> {
   return db.transaction(async (trx) => {
-    const clientIds = appends.flatMap((events) => events.filter((e) => e.idChosenByClient).map((e) => e.event_id));
+    const clientIds = appends.flatMap((events) => events.filter(idChosenByClient).map((e) => e[0]));
     const known = clientIds.length > 0 ? await findEventsByIds(trx, clientIds) : new Map<string, StoredEvent>();
-    const toInsert: StoredEvent[] = [];
-    const outcomes = appends.map((events) => {
-      const perEvent = events.map((event): AppendOutcome => {
-        const stored = known.get(event.event_id);
-        if (!stored) return { status: 'created', event: { ...event, seq: 0 } };
-        return { status: isSameEvent(stored, event) ? 'duplicate' : 'conflict', event: stored };
+    const toInsert: EventValues[] = [];
+    const pending = appends.map((events) => {
+      const perEvent = events.map((event): Pending => {
+        const stored = known.get(event[0]);
+        if (!stored) return event[0];
+        return { status: isSameEvent(stored, fromWireEvent(event)) ? 'duplicate' : 'conflict', event: stored };
       });
-      if (perEvent.some((o) => o.status === 'conflict')) return perEvent;
-      for (const [i, outcome] of perEvent.entries()) {
-        if (outcome.status !== 'created') continue;
-        toInsert.push(outcome.event);
-        // A later append in this group with the same client-chosen id is its retry.
-        if (events[i]!.idChosenByClient) known.set(outcome.event.event_id, outcome.event);
-      }
-      return perEvent;
+      if (perEvent.some((p) => typeof p !== 'string' && p.status === 'conflict')) return { perEvent, stored: false };
+      events.forEach((event, i) => {
+        if (typeof perEvent[i] !== 'string') return;
+        toInsert.push(event.slice(0, 7) as EventValues);
+        // A later append in this group with the same client-chosen id is its retry; its seq is
+        // filled in once the insert assigned it.
+        if (idChosenByClient(event)) known.set(event[0], { ...fromWireEvent(event), seq: 0 });
+      });
+      return { perEvent, stored: true };
     });
     const seqs = await insertEvents(trx, toInsert);
-    for (const event of toInsert) event.seq = seqs.get(event.event_id)!;
+    for (const [id, seq] of seqs) {
+      const retried = known.get(id);
+      if (retried) retried.seq = seq;
+    }
+    const outcomes = pending.map(({ perEvent, stored }) =>
+      perEvent.map((p) => (typeof p !== 'string' ? p : stored ? seqs.get(p)! : 0)),
+    );
     return { outcomes, inserted: toInsert.length };
   });
+}
+
+function idChosenByClient(event: WireEvent): boolean {
+  return event[7];
 }

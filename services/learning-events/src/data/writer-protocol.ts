@@ -1,12 +1,17 @@
 // The messages between the EventWriter (main thread) and the writer thread. Appends are answered
 // in the order they were sent, so a reply names no append: it settles the oldest ones waiting.
-import type { NewEvent, StoredEvent } from '../domain/events.js';
+// Events cross as flat arrays of strings and numbers, which cost far less to copy between threads
+// than objects with nested event_details.
+import type { EventValues, NewEvent, StoredEvent } from '../domain/events.js';
 
 export interface WriterThreadOptions {
   databaseUrl: string;
 }
 
-export type ToWriterThread = { kind: 'append'; appends: NewEvent[][] } | { kind: 'close' };
+/** An event to store: its row values, then whether the client chose its event_id and its timestamp. */
+export type WireEvent = [...EventValues, idChosenByClient: boolean, timeChosenByClient: boolean];
+
+export type ToWriterThread = { kind: 'append'; appends: WireEvent[][] } | { kind: 'close' };
 
 /** A created event is answered with its seq alone: the main thread still holds the rest of it. */
 export type WireOutcome = number | { status: 'duplicate' | 'conflict'; event: StoredEvent };
@@ -16,3 +21,23 @@ export type FromWriterThread =
   | { kind: 'committed'; outcomes: WireOutcome[][]; inserted: number; seconds: number }
   | { kind: 'failed'; appends: number; message: string; code?: string }
   | { kind: 'closed' };
+
+export function toWireEvent(e: NewEvent): WireEvent {
+  return [
+    e.event_id,
+    e.user_id,
+    e.event_type,
+    e.concept_id,
+    JSON.stringify(e.event_details),
+    e.occurred_at,
+    e.recorded_at,
+    e.idChosenByClient,
+    e.timeChosenByClient,
+  ];
+}
+
+export function fromWireEvent(w: WireEvent): NewEvent {
+  const [event_id, user_id, event_type, concept_id, details, occurred_at, recorded_at, idChosenByClient, timeChosenByClient] = w;
+  const event_details = JSON.parse(details) as Record<string, unknown>;
+  return { event_id, user_id, event_type, concept_id, event_details, occurred_at, recorded_at, idChosenByClient, timeChosenByClient };
+}

@@ -7,9 +7,8 @@
 // two cores. One writer also keeps seq order equal to commit order, which /feed relies on.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '@learning-analytics/common';
-import type { NewEvent } from '../domain/events.js';
-import { commitGroup, type AppendOutcome } from './group-commit.js';
-import type { FromWriterThread, ToWriterThread, WireOutcome, WriterThreadOptions } from './writer-protocol.js';
+import { commitGroup } from './group-commit.js';
+import type { FromWriterThread, ToWriterThread, WireEvent, WriterThreadOptions } from './writer-protocol.js';
 
 /** Upper bound on events per transaction, so one commit never holds the database for long. */
 const MAX_EVENTS_PER_COMMIT = 10_000;
@@ -17,7 +16,7 @@ const MAX_EVENTS_PER_COMMIT = 10_000;
 const port = parentPort!;
 const { databaseUrl } = workerData as WriterThreadOptions;
 const db = openDatabase(databaseUrl);
-const queue: NewEvent[][] = [];
+const queue: WireEvent[][] = [];
 let draining: Promise<void> | undefined;
 
 const send = (message: FromWriterThread) => port.postMessage(message);
@@ -38,7 +37,7 @@ async function drain(): Promise<void> {
     try {
       const { outcomes, inserted } = await commitGroup(db, group);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      send({ kind: 'committed', outcomes: outcomes.map((list) => list.map(toWire)), inserted, seconds });
+      send({ kind: 'committed', outcomes, inserted, seconds });
     } catch (err) {
       const { message, code } = err as Error & { code?: string };
       send({ kind: 'failed', appends: group.length, message, ...(typeof code === 'string' ? { code } : {}) });
@@ -47,7 +46,7 @@ async function drain(): Promise<void> {
   draining = undefined;
 }
 
-function takeGroup(): NewEvent[][] {
+function takeGroup(): WireEvent[][] {
   let count = 0;
   let take = 0;
   while (take < queue.length && (take === 0 || count + queue[take]!.length <= MAX_EVENTS_PER_COMMIT)) {
@@ -55,10 +54,6 @@ function takeGroup(): NewEvent[][] {
     take += 1;
   }
   return queue.splice(0, take);
-}
-
-function toWire(outcome: AppendOutcome): WireOutcome {
-  return outcome.status === 'created' ? outcome.event.seq : outcome;
 }
 
 async function close(): Promise<void> {

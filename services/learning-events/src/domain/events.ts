@@ -27,6 +27,17 @@ export interface StoredEvent extends EventFields {
   seq: number;
 }
 
+/** An event as the values of one stored row, in column order, event_details as JSON text. */
+export type EventValues = [
+  event_id: string,
+  user_id: string,
+  event_type: string,
+  concept_id: string,
+  event_details: string,
+  occurred_at: number,
+  recorded_at: number,
+];
+
 export function toNewEvent(input: EventInput, receivedAt: number): NewEvent {
   return {
     event_id: input.event_id?.toLowerCase() ?? timeOrderedUuid(receivedAt),
