@@ -19,8 +19,7 @@ export type WireOutcome = number | { status: 'duplicate' | 'conflict'; event: St
 export type FromWriterThread =
   | { kind: 'ready' }
   | { kind: 'committed'; outcomes: WireOutcome[][]; inserted: number; seconds: number }
-  | { kind: 'failed'; appends: number; message: string; code?: string }
-  | { kind: 'closed' };
+  | { kind: 'failed'; appends: number; message: string; code?: string };
 
 export function toWireEvent(e: NewEvent): WireEvent {
   return [

@@ -59,8 +59,7 @@ function takeGroup(): WireEvent[][] {
 async function close(): Promise<void> {
   while (draining) await draining;
   await db.destroy();
-  send({ kind: 'closed' });
-  port.close();
+  port.close(); // nothing else keeps the thread alive: it exits
 }
 
 // The connection is opened (and its pragmas applied) before the service says it is ready.
