@@ -4,7 +4,14 @@
 import type { Knex } from '@learning-analytics/common';
 import { isSameEvent, type EventValues, type StoredEvent } from '../domain/events.js';
 import { findEventsByIds, insertEvents } from './event-store.js';
-import { fromWireEvent, type WireEvent, type WireOutcome } from './writer-protocol.js';
+import {
+  EVENT_ID,
+  ID_CHOSEN_BY_CLIENT,
+  ROW_VALUES,
+  fromWireEvent,
+  type WireEvent,
+  type WireOutcome,
+} from './writer-protocol.js';
 
 export interface GroupResult {
   /** One list per append, in the order given. */
@@ -17,22 +24,22 @@ type Pending = string | Exclude<WireOutcome, number>;
 
 export async function commitGroup(db: Knex, appends: WireEvent[][]): Promise<GroupResult> {
   return db.transaction(async (trx) => {
-    const clientIds = appends.flatMap((events) => events.filter(idChosenByClient).map((e) => e[0]));
+    const clientIds = appends.flatMap((events) => events.filter((e) => e[ID_CHOSEN_BY_CLIENT]).map((e) => e[EVENT_ID]));
     const known = clientIds.length > 0 ? await findEventsByIds(trx, clientIds) : new Map<string, StoredEvent>();
     const toInsert: EventValues[] = [];
     const pending = appends.map((events) => {
       const perEvent = events.map((event): Pending => {
-        const stored = known.get(event[0]);
-        if (!stored) return event[0];
+        const stored = known.get(event[EVENT_ID]);
+        if (!stored) return event[EVENT_ID];
         return { status: isSameEvent(stored, fromWireEvent(event)) ? 'duplicate' : 'conflict', event: stored };
       });
       if (perEvent.some((p) => typeof p !== 'string' && p.status === 'conflict')) return { perEvent, stored: false };
       events.forEach((event, i) => {
         if (typeof perEvent[i] !== 'string') return;
-        toInsert.push(event.slice(0, 7) as EventValues);
+        toInsert.push(event.slice(0, ROW_VALUES) as EventValues);
         // A later append in this group with the same client-chosen id is its retry; its seq is
         // filled in once the insert assigned it.
-        if (idChosenByClient(event)) known.set(event[0], { ...fromWireEvent(event), seq: 0 });
+        if (event[ID_CHOSEN_BY_CLIENT]) known.set(event[EVENT_ID], { ...fromWireEvent(event), seq: 0 });
       });
       return { perEvent, stored: true };
     });
@@ -46,8 +53,4 @@ export async function commitGroup(db: Knex, appends: WireEvent[][]): Promise<Gro
     );
     return { outcomes, inserted: toInsert.length };
   });
-}
-
-function idChosenByClient(event: WireEvent): boolean {
-  return event[7];
 }

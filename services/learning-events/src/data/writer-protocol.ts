@@ -11,6 +11,11 @@ export interface WriterThreadOptions {
 /** An event to store: its row values, then whether the client chose its event_id and its timestamp. */
 export type WireEvent = [...EventValues, idChosenByClient: boolean, timeChosenByClient: boolean];
 
+/** Positions in a WireEvent: the row values come first, so a row is `event.slice(0, ROW_VALUES)`. */
+export const EVENT_ID = 0;
+export const ROW_VALUES = 7;
+export const ID_CHOSEN_BY_CLIENT = 7;
+
 export type ToWriterThread = { kind: 'append'; appends: WireEvent[][] } | { kind: 'close' };
 
 /** A created event is answered with its seq alone: the main thread still holds the rest of it. */
