@@ -1,12 +1,17 @@
-// Benchmarks of the Learning Events Service against a bare-Node JSON echo ceiling, in one run:
+// Benchmarks of the Learning Events Service, in one run:
 //   single-event POST /events at 32 connections (a new student per request, as a school's traffic
 //   looks, and one student for every request), POST /events/batch of 1,000 events, and
 //   GET /events/{user} of a 100,000-event history (time and server memory).
+// Beside the POSTs, three references on the same machine: the ceiling (a bare Node http echo), the
+// framework floor (the same echo through koa, @koa/router and koa-bodyparser) and the storage
+// floor (SQLite alone storing the same events, see storage-floor.js).
 // Usage: node bench/learning-events.js [--runs 5] [--duration 10]
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { median, load } from './stats.js';
+import { randomUUID } from 'node:crypto';
 import { residentMiB, startEchoServer, startService, tempDir } from './processes.js';
+import { eventValues, storageFloor } from './storage-floor.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '10' } },
@@ -14,17 +19,15 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const duration = Number(values.duration);
 
-const singleEvent = (user) =>
-  JSON.stringify({ user_id: user, event_type: 'quiz_attempt', concept_id: 'fractions', event_details: { score: 72 } });
-const batchOf = (n, user) =>
-  JSON.stringify(
-    Array.from({ length: n }, (_, i) => ({
-      user_id: user,
-      event_type: i % 3 === 0 ? 'video_watched' : 'quiz_attempt',
-      concept_id: `concept-${i % 20}`,
-      event_details: i % 3 === 0 ? { seconds: 30 } : { score: i % 101 },
-    })),
-  );
+const singleEventOf = (user) => ({ user_id: user, event_type: 'quiz_attempt', concept_id: 'fractions', event_details: { score: 72 } });
+const singleEvent = (user) => JSON.stringify(singleEventOf(user));
+const batchEventOf = (i, user) => ({
+  user_id: user,
+  event_type: i % 3 === 0 ? 'video_watched' : 'quiz_attempt',
+  concept_id: `concept-${i % 20}`,
+  event_details: i % 3 === 0 ? { seconds: 30 } : { score: i % 101 },
+});
+const batchOf = (n, user) => JSON.stringify(Array.from({ length: n }, (_, i) => batchEventOf(i, user)));
 const json = { 'content-type': 'application/json' };
 
 /** `student` with `[<id>]` in it gets a random id per request: index inserts land all over. */
@@ -70,22 +73,37 @@ async function timelineRun(service, user) {
 const dir = tempDir();
 const logger = await startService('learning-events', { DATABASE_URL: `sqlite:${dir.path}/bench.db` });
 const echo = await startEchoServer();
+const koaEcho = await startEchoServer('koa-echo-server.js');
 try {
   // Warm both up (JIT, SQLite page cache) before measuring.
   await load({ url: `${logger.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
   await load({ url: `${echo.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
+  await load({ url: `${koaEcho.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
 
-  const single = { logger: [], ceiling: [], oneStudent: [] };
+  const single = { logger: [], ceiling: [], framework: [], oneStudent: [], storage: [] };
   for (let i = 0; i < runs; i += 1) {
     single.ceiling.push(await singleEventRun(echo.url));
+    single.framework.push(await singleEventRun(koaEcho.url));
+    // The best case for 32 connections: all 32 waiting events in one commit, each a new student.
+    single.storage.push(
+      await storageFloor({
+        eventsPerCommit: 32,
+        seconds: duration,
+        eventOf: (_, now) => eventValues(singleEventOf(`bench-${randomUUID()}`), now),
+      }),
+    );
     single.logger.push(await singleEventRun(logger.url));
     single.oneStudent.push(await singleEventRun(logger.url, 'bench-one-student'));
   }
 
   const batchBody = batchOf(1000, 'bench-batch');
-  const batch = { logger: [], ceiling: [] };
+  const batch = { logger: [], ceiling: [], framework: [], storage: [] };
   for (let i = 0; i < runs; i += 1) {
     batch.ceiling.push(await batchRun(echo.url, batchBody));
+    batch.framework.push(await batchRun(koaEcho.url, batchBody));
+    batch.storage.push(
+      await storageFloor({ eventsPerCommit: 1000, seconds: duration, eventOf: (i, now) => eventValues(batchEventOf(i, 'bench-batch'), now) }),
+    );
     batch.logger.push(await batchRun(logger.url, batchBody));
   }
 
@@ -97,6 +115,10 @@ try {
     timeline['100k'].push(await timelineRun(logger, 'history-100k'));
   }
 
+  const references = { ceiling: [...single.ceiling, ...batch.ceiling], framework: [...single.framework, ...batch.framework] };
+  for (const [name, results] of Object.entries(references)) {
+    if (results.some((r) => r.non2xx + r.errors > 0)) throw new Error(`the ${name} reference answered with errors`);
+  }
   const med = (list, key) => Math.round(median(list.map((r) => r[key])) * 100) / 100;
   const summary = {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
@@ -108,6 +130,8 @@ try {
       logger_p99_ms: med(single.logger, 'p99Ms'),
       ceiling_requests_per_s: med(single.ceiling, 'requestsPerSecond'),
       ceiling_p99_ms: med(single.ceiling, 'p99Ms'),
+      framework_floor_requests_per_s: med(single.framework, 'requestsPerSecond'),
+      storage_floor_events_per_s: Math.round(median(single.storage)),
       share_of_ceiling: Math.round((median(single.logger.map((r) => r.requestsPerSecond)) / median(single.ceiling.map((r) => r.requestsPerSecond))) * 1000) / 10 + ' %',
       logger_non_2xx: single.logger.reduce((n, r) => n + r.non2xx + r.errors, 0),
       one_student_events_per_s: med(single.oneStudent, 'requestsPerSecond'),
@@ -118,6 +142,8 @@ try {
       logger_events_per_s: med(batch.logger, 'eventsPerSecond'),
       logger_p99_ms: med(batch.logger, 'p99Ms'),
       ceiling_events_per_s: med(batch.ceiling, 'eventsPerSecond'),
+      framework_floor_events_per_s: med(batch.framework, 'eventsPerSecond'),
+      storage_floor_events_per_s: Math.round(median(batch.storage)),
       logger_non_2xx: batch.logger.reduce((n, r) => n + r.non2xx + r.errors, 0),
     },
     get_full_timeline: {
@@ -132,5 +158,6 @@ try {
 } finally {
   await logger.stop();
   await echo.stop();
+  await koaEcho.stop();
   dir.remove();
 }

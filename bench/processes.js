@@ -26,6 +26,10 @@ function startListening(args, cwd, env) {
     lines.on('line', (line) => {
       if (!line.includes('"msg":"listening"')) return;
       const { port } = JSON.parse(line);
+      // From here on the output is drained unread: parsing thousands of request logs a second
+      // would load the process that runs the load generator.
+      lines.close();
+      child.stdout.resume();
       done({
         url: `http://127.0.0.1:${port}`,
         pid: child.pid,
@@ -48,8 +52,9 @@ export function startService(service, env) {
   );
 }
 
-export function startEchoServer() {
-  return startListening([join(repoRoot, 'bench', 'echo-server.js')], repoRoot, {});
+/** `echo-server.js` (bare Node http) or `koa-echo-server.js` (the same through the services' framework). */
+export function startEchoServer(file = 'echo-server.js') {
+  return startListening([join(repoRoot, 'bench', file)], repoRoot, {});
 }
 
 /** Resident memory of a process right now, in MiB (Linux). */

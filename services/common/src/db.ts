@@ -12,6 +12,20 @@ export interface Migration {
   down(db: Knex): Promise<void>;
 }
 
+/** Applied to every SQLite connection, in this order. */
+export const SQLITE_PRAGMAS = [
+  'journal_mode = WAL',
+  'synchronous = FULL',
+  // Statement journals (a multi-row insert needs one) stay in memory instead of a temp file
+  // created and deleted on every commit.
+  'temp_store = MEMORY',
+  // Checkpoint every 8,000 WAL pages (32 MiB at 4 KiB) rather than 1,000: an index page that
+  // several commits rewrote is copied back into the database once.
+  'wal_autocheckpoint = 8000',
+  'busy_timeout = 5000',
+  'foreign_keys = ON',
+];
+
 /** The SQLite file a `sqlite:<path>` URL names, resolved against the working directory. */
 function sqlitePath(databaseUrl: string): string {
   if (!databaseUrl.startsWith('sqlite:')) throw new Error(`Unsupported DATABASE_URL scheme: ${databaseUrl}`);
@@ -29,16 +43,7 @@ export function openDatabase(databaseUrl: string): Knex {
       min: 1,
       max: 1,
       afterCreate(connection: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
-        connection.pragma('journal_mode = WAL');
-        connection.pragma('synchronous = FULL');
-        // Statement journals (a multi-row insert needs one) stay in memory instead of a temp file
-        // created and deleted on every commit.
-        connection.pragma('temp_store = MEMORY');
-        // Checkpoint every 8,000 WAL pages (32 MiB at 4 KiB) rather than 1,000: an index page that
-        // several commits rewrote is copied back into the database once.
-        connection.pragma('wal_autocheckpoint = 8000');
-        connection.pragma('busy_timeout = 5000');
-        connection.pragma('foreign_keys = ON');
+        for (const pragma of SQLITE_PRAGMAS) connection.pragma(pragma);
         done(null, connection);
       },
     },
