@@ -25,7 +25,7 @@ const columns = [
 ] as const;
 
 /** Rows per INSERT statement: 1,000 rows of 7 values stay below every engine's parameter limit. */
-const INSERT_CHUNK = 1000;
+export const ROWS_PER_INSERT = 1000;
 /** Ids per `IN (...)` lookup. */
 const LOOKUP_CHUNK = 1000;
 
@@ -62,8 +62,8 @@ export async function findEventsByIds(db: Knex, eventIds: string[]): Promise<Map
  */
 export async function insertEvents(db: Knex, events: EventValues[]): Promise<Map<string, number>> {
   const seqs = new Map<string, number>();
-  for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-    const chunk = events.slice(i, i + INSERT_CHUNK);
+  for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
+    const chunk = events.slice(i, i + ROWS_PER_INSERT);
     const bindings = chunk.flat();
     const result = (await db.raw(`${INSERT_SQL} ${valuesPlaceholders(chunk.length)} returning seq, event_id`, bindings)) as
       | InsertedRow[]

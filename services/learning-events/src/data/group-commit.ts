@@ -1,9 +1,9 @@
-// One group commit: the appends waiting at one moment, stored in a single transaction. Each append
+// One group commit: the appends waiting at one moment, stored atomically together. Each append
 // is all-or-nothing: when any of its client-chosen event_ids is already stored with different
 // content, none of its events are stored (their seq is 0) and its outcomes say which conflicted.
 import type { Knex } from '@learning-analytics/common';
 import { isSameEvent, type EventValues, type StoredEvent } from '../domain/events.js';
-import { findEventsByIds, insertEvents } from './event-store.js';
+import { ROWS_PER_INSERT, findEventsByIds, insertEvents } from './event-store.js';
 import {
   EVENT_ID,
   ID_CHOSEN_BY_CLIENT,
@@ -23,34 +23,41 @@ export interface GroupResult {
 type Pending = string | Exclude<WireOutcome, number>;
 
 export async function commitGroup(db: Knex, appends: WireEvent[][]): Promise<GroupResult> {
-  return db.transaction(async (trx) => {
-    const clientIds = appends.flatMap((events) => events.filter((e) => e[ID_CHOSEN_BY_CLIENT]).map((e) => e[EVENT_ID]));
-    const known = clientIds.length > 0 ? await findEventsByIds(trx, clientIds) : new Map<string, StoredEvent>();
-    const toInsert: EventValues[] = [];
-    const pending = appends.map((events) => {
-      const perEvent = events.map((event): Pending => {
-        const stored = known.get(event[EVENT_ID]);
-        if (!stored) return event[EVENT_ID];
-        return { status: isSameEvent(stored, fromWireEvent(event)) ? 'duplicate' : 'conflict', event: stored };
-      });
-      if (perEvent.some((p) => typeof p !== 'string' && p.status === 'conflict')) return { perEvent, stored: false };
-      events.forEach((event, i) => {
-        if (typeof perEvent[i] !== 'string') return;
-        toInsert.push(event.slice(0, ROW_VALUES) as EventValues);
-        // A later append in this group with the same client-chosen id is its retry; its seq is
-        // filled in once the insert assigned it.
-        if (event[ID_CHOSEN_BY_CLIENT]) known.set(event[EVENT_ID], { ...fromWireEvent(event), seq: 0 });
-      });
-      return { perEvent, stored: true };
+  const clientIds = appends.flatMap((events) => events.filter((e) => e[ID_CHOSEN_BY_CLIENT]).map((e) => e[EVENT_ID]));
+  const eventCount = appends.reduce((count, events) => count + events.length, 0);
+  // One INSERT statement is atomic and durable on its own, in SQLite as in PostgreSQL. Without
+  // BEGIN and COMMIT, a small group costs the writer about a third less CPU. Looking ids up before
+  // inserting, or inserting in several statements, still takes a transaction.
+  if (clientIds.length === 0 && eventCount <= ROWS_PER_INSERT) return storeGroup(db, appends, new Map());
+  return db.transaction(async (trx) => storeGroup(trx, appends, await findEventsByIds(trx, clientIds)));
+}
+
+/** Inserts every append that conflicts with nothing in `known` (the stored events its client-chosen ids match). */
+async function storeGroup(db: Knex, appends: WireEvent[][], known: Map<string, StoredEvent>): Promise<GroupResult> {
+  const toInsert: EventValues[] = [];
+  const pending = appends.map((events) => {
+    const perEvent = events.map((event): Pending => {
+      const stored = known.get(event[EVENT_ID]);
+      if (!stored) return event[EVENT_ID];
+      return { status: isSameEvent(stored, fromWireEvent(event)) ? 'duplicate' : 'conflict', event: stored };
     });
-    const seqs = await insertEvents(trx, toInsert);
-    for (const [id, seq] of seqs) {
-      const retried = known.get(id);
-      if (retried) retried.seq = seq;
-    }
-    const outcomes = pending.map(({ perEvent, stored }) =>
-      perEvent.map((p) => (typeof p !== 'string' ? p : stored ? seqs.get(p)! : 0)),
-    );
-    return { outcomes, inserted: toInsert.length };
+    if (perEvent.some((p) => typeof p !== 'string' && p.status === 'conflict')) return { perEvent, stored: false };
+    events.forEach((event, i) => {
+      if (typeof perEvent[i] !== 'string') return;
+      toInsert.push(event.slice(0, ROW_VALUES) as EventValues);
+      // A later append in this group with the same client-chosen id is its retry; its seq is
+      // filled in once the insert assigned it.
+      if (event[ID_CHOSEN_BY_CLIENT]) known.set(event[EVENT_ID], { ...fromWireEvent(event), seq: 0 });
+    });
+    return { perEvent, stored: true };
   });
+  const seqs = await insertEvents(db, toInsert);
+  for (const [id, seq] of seqs) {
+    const retried = known.get(id);
+    if (retried) retried.seq = seq;
+  }
+  const outcomes = pending.map(({ perEvent, stored }) =>
+    perEvent.map((p) => (typeof p !== 'string' ? p : stored ? seqs.get(p)! : 0)),
+  );
+  return { outcomes, inserted: toInsert.length };
 }
