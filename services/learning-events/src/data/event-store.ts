@@ -64,7 +64,9 @@ export async function insertEvents(db: Knex, events: EventValues[]): Promise<Map
   const seqs = new Map<string, number>();
   for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
     const chunk = events.slice(i, i + ROWS_PER_INSERT);
-    const bindings = chunk.flat();
+    const bindings: Array<string | number> = [];
+    // A plain loop: Array.prototype.flat takes several times longer for a thousand rows.
+    for (const row of chunk) for (const value of row) bindings.push(value);
     const result = (await db.raw(`${INSERT_SQL} ${valuesPlaceholders(chunk.length)} returning seq, event_id`, bindings)) as
       | InsertedRow[]
       | { rows: InsertedRow[] };
