@@ -1,17 +1,13 @@
 // The storage floor: how fast SQLite alone stores events on this machine, with the Logger's schema
-// (its own migrations), its pragmas (WAL, synchronous=FULL) and its v7 event ids, but through one
-// prepared statement of the driver, with no HTTP, no knex and no threads. Whatever the Logger does
-// on top of this costs throughput, as with the bare-http ceiling.
+// (its own migrations), pragmas (WAL, synchronous=FULL), insert statement and v7 event ids, but
+// through one prepared statement of the driver, with no HTTP, no knex and no threads. Whatever the
+// Logger does on top of this costs throughput, as with the bare-http ceiling.
 import Database from 'better-sqlite3';
 import { openDatabase, migrateToLatest, SQLITE_PRAGMAS } from '../services/common/dist/index.js';
 import { migrations } from '../services/learning-events/dist/migrations/index.js';
 import { timeOrderedUuid } from '../services/learning-events/dist/src/domain/events.js';
+import { insertEventsSql } from '../services/learning-events/dist/src/data/event-store.js';
 import { tempDir } from './processes.js';
-
-const insertSql = (rows) =>
-  'insert into events (event_id, user_id, event_type, concept_id, event_details, occurred_at, recorded_at) values ' +
-  Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ') +
-  ' returning seq, event_id';
 
 /**
  * Commits groups of `eventsPerCommit` events for `seconds` on a new database and returns events/s.
@@ -25,7 +21,7 @@ export async function storageFloor({ eventsPerCommit, seconds, eventOf }) {
   const db = new Database(`${dir.path}/floor.db`);
   try {
     for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
-    const insert = db.prepare(insertSql(eventsPerCommit));
+    const insert = db.prepare(insertEventsSql(eventsPerCommit));
     const commit = db.transaction((values) => insert.all(values));
     let stored = 0;
     const started = performance.now();

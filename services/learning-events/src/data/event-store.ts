@@ -67,7 +67,7 @@ export async function insertEvents(db: Knex, events: EventValues[]): Promise<Map
     const bindings: Array<string | number> = [];
     // A plain loop: Array.prototype.flat takes several times longer for a thousand rows.
     for (const row of chunk) for (const value of row) bindings.push(value);
-    const result = (await db.raw(`${INSERT_SQL} ${valuesPlaceholders(chunk.length)} returning seq, event_id`, bindings)) as
+    const result = (await db.raw(insertEventsSql(chunk.length), bindings)) as
       | InsertedRow[]
       | { rows: InsertedRow[] };
     for (const row of Array.isArray(result) ? result : result.rows) seqs.set(row.event_id, Number(row.seq));
@@ -79,6 +79,11 @@ type InsertedRow = Pick<EventRow, 'seq' | 'event_id'>;
 
 const INSERT_SQL =
   'insert into events (event_id, user_id, event_type, concept_id, event_details, occurred_at, recorded_at) values';
+
+/** The statement that inserts `rows` events and returns each one's seq and event_id. */
+export function insertEventsSql(rows: number): string {
+  return `${INSERT_SQL} ${valuesPlaceholders(rows)} returning seq, event_id`;
+}
 
 const placeholderLists = new Map<number, string>();
 function valuesPlaceholders(rows: number): string {
