@@ -1,6 +1,7 @@
-// The events table: the only module that writes SQL for it. Rows are immutable once inserted.
+// The events table through knex: every read, and the insert statement's text. Rows are immutable
+// once inserted; the writer thread stores them through sqlite-event-writes.ts.
 import type { Knex } from '@learning-analytics/common';
-import type { EventValues, StoredEvent } from '../domain/events.js';
+import type { StoredEvent } from '../domain/events.js';
 
 interface EventRow {
   seq: number | string;
@@ -26,11 +27,9 @@ const columns = [
 
 /** Rows per INSERT statement: 1,000 rows of 7 values stay below every engine's parameter limit. */
 export const ROWS_PER_INSERT = 1000;
-/** Ids per `IN (...)` lookup. */
-const LOOKUP_CHUNK = 1000;
 
 // PostgreSQL returns bigint columns as strings; SQLite as numbers. Both fit a double exactly here.
-function fromRow(row: EventRow): StoredEvent {
+export function eventFromRow(row: EventRow): StoredEvent {
   return {
     seq: Number(row.seq),
     event_id: row.event_id,
@@ -43,44 +42,13 @@ function fromRow(row: EventRow): StoredEvent {
   };
 }
 
-export async function findEventsByIds(db: Knex, eventIds: string[]): Promise<Map<string, StoredEvent>> {
-  const found = new Map<string, StoredEvent>();
-  for (let i = 0; i < eventIds.length; i += LOOKUP_CHUNK) {
-    const rows = (await db('events')
-      .select(columns)
-      .whereIn('event_id', eventIds.slice(i, i + LOOKUP_CHUNK))) as EventRow[];
-    for (const row of rows) found.set(row.event_id, fromRow(row));
-  }
-  return found;
-}
-
-/**
- * Inserts the events and returns each one's assigned seq, by event_id. One multi-row VALUES
- * statement per chunk, written out here because knex's own multi-row insert for SQLite is a
- * compound SELECT capped at 500 rows that costs more to compile than to run. Plain SQL that
- * SQLite and PostgreSQL both accept.
- */
-export async function insertEvents(db: Knex, events: EventValues[]): Promise<Map<string, number>> {
-  const seqs = new Map<string, number>();
-  for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
-    const chunk = events.slice(i, i + ROWS_PER_INSERT);
-    const bindings: Array<string | number> = [];
-    // A plain loop: Array.prototype.flat takes several times longer for a thousand rows.
-    for (const row of chunk) for (const value of row) bindings.push(value);
-    const result = (await db.raw(insertEventsSql(chunk.length), bindings)) as
-      | InsertedRow[]
-      | { rows: InsertedRow[] };
-    for (const row of Array.isArray(result) ? result : result.rows) seqs.set(row.event_id, Number(row.seq));
-  }
-  return seqs;
-}
-
-type InsertedRow = Pick<EventRow, 'seq' | 'event_id'>;
-
 const INSERT_SQL =
   'insert into events (event_id, user_id, event_type, concept_id, event_details, occurred_at, recorded_at) values';
 
-/** The statement that inserts `rows` events and returns each one's seq and event_id. */
+/**
+ * The statement that inserts `rows` events and returns each one's seq and event_id: one multi-row
+ * VALUES list, plain SQL that SQLite and PostgreSQL both accept.
+ */
 export function insertEventsSql(rows: number): string {
   return `${INSERT_SQL} ${valuesPlaceholders(rows)} returning seq, event_id`;
 }

@@ -6,8 +6,8 @@
 // fsync waits off the event loop that parses and answers requests, and lets the two overlap on
 // two cores. One writer also keeps seq order equal to commit order, which /feed relies on.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDatabase } from '@learning-analytics/common';
 import { commitGroup } from './group-commit.js';
+import { openSqliteEventWrites } from './sqlite-event-writes.js';
 import type { FromWriterThread, ToWriterThread, WireEvent, WriterThreadOptions } from './writer-protocol.js';
 
 /** Upper bound on events per transaction, so one commit never holds the database for long. */
@@ -15,7 +15,7 @@ const MAX_EVENTS_PER_COMMIT = 10_000;
 
 const port = parentPort!;
 const { databaseUrl } = workerData as WriterThreadOptions;
-const db = openDatabase(databaseUrl);
+const db = openSqliteEventWrites(databaseUrl);
 const queue: WireEvent[][] = [];
 let draining: Promise<void> | undefined;
 
@@ -58,10 +58,9 @@ function takeGroup(): WireEvent[][] {
 
 async function close(): Promise<void> {
   while (draining) await draining;
-  await db.destroy();
+  await db.close();
   port.close(); // nothing else keeps the thread alive: it exits
 }
 
-// The connection is opened (and its pragmas applied) before the service says it is ready.
-await db.raw('select 1');
+// The connection is open, its pragmas applied and its statements prepared: the service may start.
 send({ kind: 'ready' });
