@@ -51,9 +51,12 @@ export class EventWriter {
     // No --import: telemetry belongs to the main thread, where the requests are.
     const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: options, execArgv: [] });
     await new Promise<void>((ready, failed) => {
-      worker.once('message', (message: FromWriterThread) =>
-        message.kind === 'ready' ? ready() : failed(new Error(`unexpected ${message.kind} from the writer thread`)),
-      );
+      const untilReady = (message: FromWriterThread) => {
+        if (message?.kind !== 'ready') return;
+        worker.off('message', untilReady);
+        ready();
+      };
+      worker.on('message', untilReady);
       worker.once('error', failed);
     });
     return new EventWriter(worker, metrics, onFailure);
@@ -110,8 +113,10 @@ export class EventWriter {
     this.worker.postMessage(message);
   }
 
+  // Node itself may post to a worker's parent too (watch mode reports every module a thread
+  // loads): whatever is not a reply of the writer protocol is ignored.
   private receive(message: FromWriterThread): void {
-    if (message.kind === 'committed') {
+    if (message?.kind === 'committed') {
       for (const wire of message.outcomes) {
         const append = this.inFlight.shift()!;
         append.resolve(wire.map((outcome, i) => fromWire(outcome, append.events[i]!)));
@@ -119,7 +124,7 @@ export class EventWriter {
       this.metrics.commitDuration.observe(message.seconds);
       this.metrics.writeBatchSize.observe(message.inserted);
       this.releaseWaiters();
-    } else if (message.kind === 'failed') {
+    } else if (message?.kind === 'failed') {
       const err = Object.assign(new Error(message.message), message.code ? { code: message.code } : {});
       for (const append of this.inFlight.splice(0, message.appends)) append.reject(err);
     }
