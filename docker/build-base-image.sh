@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# Builds a local stand-in for the official `node:20-bookworm-slim` image and tags it with the official
-# name, so `docker/Dockerfile` (which stays the file users build) resolves its FROM lines on a machine
-# that has no registry to pull from.
+# Builds a local stand-in for the official `node:24-bookworm-slim` image, for machines that have no image
+# registry to pull from. It is tagged with a local name of its own (IMAGE_TAG below, printed on stdout when
+# done) rather than the official one, so that nobody, and no later pull, mistakes it for the official image;
+# `docker/Dockerfile` uses it when given `--build-arg NODE_IMAGE=<that name>` (docker/verify-images.sh does).
 #
 # The stand-in mirrors the official image's shape:
 #   - a minimal Debian bookworm root filesystem (mmdebstrap, minbase variant, docs/man/locales left out
 #     like Debian's own slim images), taken from the Debian mirror this machine's apt is configured with;
-#   - this machine's Node 20 laid out like the official tarball: /usr/local/bin/{node,npm,npx,corepack},
+#   - Node 24 from the npm registry's `node-linux-<arch>` package (the binary package that the `node`
+#     package, and so scripts/use-node-24.sh, installs), at exactly the version of the `node` on PATH,
+#     laid out like the official tarball: /usr/local/bin/{node,npm,npx,corepack},
 #     /usr/local/lib/node_modules/{npm,corepack}, /usr/local/include/node (headers, used by node-gyp);
+#     npm and corepack are this machine's own packages;
 #   - a `node` user and group with uid/gid 1000, the official `docker-entrypoint.sh` behaviour, CMD ["node"].
 # It does not ship yarn (the official image bundles yarn 1; nothing here uses it).
+# Nothing is downloaded from anywhere but the npm registry (through npm, which checks the package's
+# integrity) and the configured Debian mirror.
 #
 # Usage: docker/build-base-image.sh [--force]
-#   Skips the build when the tag already exists, unless --force (or FORCE=1) is given.
-# Needs: root (mmdebstrap's root mode), mmdebstrap, podman, an `apt-get update`d package index, node 20 on PATH.
+#   Skips the build when the tag already exists with the same Node version, unless --force (or FORCE=1).
+# Needs: root (mmdebstrap's root mode), mmdebstrap, podman, an `apt-get update`d package index, node 24 and
+# npm on PATH (`. scripts/use-node-24.sh`), the npm registry.
 set -euo pipefail
 
-readonly IMAGE_TAG="docker.io/library/node:20-bookworm-slim"
+readonly IMAGE_TAG="localhost/learning-analytics/node:24-bookworm-slim"
 readonly SUITE="bookworm"
-readonly NODE_MAJOR="20"
+readonly NODE_MAJOR="24"
 
 log() { printf '[base-image] %s\n' "$*" >&2; }
 die() { printf '[base-image] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -33,9 +40,22 @@ esac
 command -v podman >/dev/null || die "podman is not installed"
 command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed"
 
+# --- Node: the version on PATH decides the version the image gets ----------------------------------------
+node_bin="$(readlink -f "$(command -v node)")" || die "node is not on PATH (run '. scripts/use-node-24.sh' first)"
+node_version="$("$node_bin" -p 'process.versions.node')"
+[[ "${node_version%%.*}" == "$NODE_MAJOR" ]] ||
+  die "node on PATH is v$node_version, need v$NODE_MAJOR (run '. scripts/use-node-24.sh' first)"
+node_arch="$("$node_bin" -p 'process.arch')"
+
 if [[ "$force" != 1 ]] && podman image exists "$IMAGE_TAG"; then
-  log "$IMAGE_TAG already exists; skipping (use --force to rebuild)"
-  exit 0
+  built_version="$(podman image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$IMAGE_TAG" |
+    sed -n 's/^NODE_VERSION=//p')"
+  if [[ "$built_version" == "$node_version" ]]; then
+    log "$IMAGE_TAG already exists with node v$node_version; skipping (use --force to rebuild)"
+    printf '%s\n' "$IMAGE_TAG"
+    exit 0
+  fi
+  log "$IMAGE_TAG has node v${built_version:-unknown}, node on PATH is v$node_version: rebuilding"
 fi
 
 # --- Debian sources: the bookworm suites of the Debian archive as this machine's apt knows them -------------
@@ -55,12 +75,7 @@ mapfile -t sources < <(debian_sources)
   die "apt knows no Debian $SUITE sources; configure a Debian $SUITE mirror and run 'apt-get update' first"
 for line in "${sources[@]}"; do log "source: $line"; done
 
-# --- Node: find this machine's Node 20 and its npm/corepack packages ----------------------------------------
-node_bin="$(readlink -f "$(command -v node)")" || die "node is not on PATH"
-node_version="$("$node_bin" -p 'process.versions.node')"
-[[ "${node_version%%.*}" == "$NODE_MAJOR" ]] || die "node on PATH is v$node_version, need v$NODE_MAJOR"
-node_prefix="$(dirname "$(dirname "$node_bin")")"
-
+# --- npm and corepack: this machine's packages (they run on whichever node is first on PATH) -------------
 # npm's bin script lives at <package>/bin/npm-cli.js; corepack's at <package>/dist/corepack.js.
 package_dir_of() { # <command> <expected package name>
   local cmd_path dir
@@ -69,19 +84,41 @@ package_dir_of() { # <command> <expected package name>
   [[ "$("$node_bin" -p "require('$dir/package.json').name" 2>/dev/null)" == "$2" ]] || return 1
   printf '%s\n' "$dir"
 }
-npm_dir="$(package_dir_of npm npm)" || die "cannot locate the npm package of $node_bin"
+npm_dir="$(package_dir_of npm npm)" || die "cannot locate this machine's npm package"
 corepack_dir="$(package_dir_of corepack corepack || true)"
-headers_dir="$node_prefix/include/node"
-log "node v$node_version from $node_bin; npm $("$node_bin" -p "require('$npm_dir/package.json').version") from $npm_dir"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+# --- Node from the npm registry: node-linux-<arch> at the version on PATH -------------------------------
+# `npm pack` fetches the tarball through npm (from its cache when scripts/use-node-24.sh installed the same
+# version) and checks it against the integrity the registry publishes for it.
+node_package="node-linux-$node_arch@$node_version"
+log "fetching $node_package from the npm registry"
+pack_json="$(cd "$work" && npm pack --json --silent "$node_package" --pack-destination "$work")" ||
+  die "npm pack $node_package failed (is the npm registry reachable?)"
+read -r node_tarball node_integrity < <("$node_bin" -e \
+  'const [p] = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(p.filename, p.integrity)' <<<"$pack_json")
+node_tarball="$work/$node_tarball"
+mkdir "$work/node-package"
+tar -xzf "$node_tarball" -C "$work/node-package" --no-same-owner
+node_pkg="$work/node-package/package"
+[[ -x "$node_pkg/bin/node" && -f "$node_pkg/include/node/node.h" ]] ||
+  die "$node_package holds no bin/node and include/node"
+[[ "$("$node_pkg/bin/node" -p 'process.versions.node')" == "$node_version" ]] ||
+  die "$node_package's bin/node is not v$node_version"
+npm_version="$("$node_bin" -p "require('$npm_dir/package.json').version")"
+log "node v$node_version from $node_package ($node_integrity); npm $npm_version from this machine"
+
 # Stage /usr/local exactly as the official image has it, then copy it into the root filesystem in a hook.
 stage="$work/stage"
-mkdir -p "$stage/usr/local/bin" "$stage/usr/local/lib/node_modules" "$stage/usr/local/include"
-cp -a "$node_bin" "$stage/usr/local/bin/node"
+mkdir -p "$stage/usr/local/bin" "$stage/usr/local/lib/node_modules" "$stage/usr/local/include" \
+  "$stage/usr/local/share/doc/node"
+cp "$node_pkg/bin/node" "$stage/usr/local/bin/node"
+chmod 0755 "$stage/usr/local/bin/node"
 ln -s node "$stage/usr/local/bin/nodejs"
+cp -R "$node_pkg/include/node" "$stage/usr/local/include/node"
+cp "$node_pkg/LICENSE" "$stage/usr/local/share/doc/node/LICENSE"
 cp -a "$npm_dir" "$stage/usr/local/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$stage/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$stage/usr/local/bin/npx"
@@ -90,11 +127,6 @@ if [[ -n "$corepack_dir" ]]; then
   ln -s ../lib/node_modules/corepack/dist/corepack.js "$stage/usr/local/bin/corepack"
 else
   log "corepack not found on this machine; the stand-in will not have it"
-fi
-if [[ -d "$headers_dir" ]]; then
-  cp -a "$headers_dir" "$stage/usr/local/include/node"
-else
-  log "no Node headers at $headers_dir; native modules will need to download them"
 fi
 # Same behaviour as the official image's entrypoint: arguments that are not a command run under node.
 cat >"$stage/usr/local/bin/docker-entrypoint.sh" <<'EOF'
@@ -149,7 +181,8 @@ podman import \
   --change "ENV NODE_VERSION=$node_version" \
   --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
   --change 'CMD ["node"]' \
-  --message "local stand-in for node:20-bookworm-slim (Debian $SUITE minbase + node v$node_version)" \
+  --message "local stand-in for node:$NODE_MAJOR-bookworm-slim (Debian $SUITE minbase + node v$node_version from $node_package)" \
   "$rootfs_tar" "$IMAGE_TAG" >/dev/null
 
 log "tagged $IMAGE_TAG ($(podman image inspect --format '{{.Size}}' "$IMAGE_TAG" | awk '{printf "%.0f MB", $1/1e6}'))"
+printf '%s\n' "$IMAGE_TAG"

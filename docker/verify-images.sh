@@ -9,12 +9,15 @@
 #   - the dev image (Tilt live_update) recompiles and restarts the service when a source file changes;
 #   - the Brain recomputes a student through the Logger container, once the Brain exists.
 #
-# Runs as root on Debian bookworm. It installs what it needs with apt-get, builds a local stand-in for the
-# node:20-bookworm-slim base image when that cannot be pulled (docker/build-base-image.sh), builds with
-# `podman build --isolation=chroot` and runs with `podman --runtime runc run`.
+# Runs as root on Debian bookworm, with npm installed. It installs what it needs with apt-get, builds with
+# `podman build --isolation=chroot` and runs with `podman --runtime runc run`. The base image is the local
+# stand-in for node:24-bookworm-slim that docker/build-base-image.sh builds with the Node 24 that
+# scripts/use-node-24.sh puts on PATH (no image registry is needed; the stand-in is rebuilt only when that
+# Node version changes), passed to the Dockerfile as NODE_IMAGE. NODE_IMAGE=<image> in the environment uses
+# that image instead (pulled when it is not present), e.g. the official node:24-bookworm-slim.
 # Leaves the images tagged learning-analytics/<service>:dev; removes every container and volume it made.
 #
-# Usage: docker/verify-images.sh
+# Usage: [NODE_IMAGE=<image>] docker/verify-images.sh
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -88,20 +91,30 @@ ca_bundle="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
 [[ -f "$ca_bundle" ]] && build_secret=(--secret "id=extra_ca,src=$ca_bundle")
 
 # --------------------------------------------------------------------------------------------------------
-step "base image node:20-bookworm-slim"
-if podman image exists docker.io/library/node:20-bookworm-slim; then
-  info "already present"
-elif podman pull -q docker.io/library/node:20-bookworm-slim >/dev/null 2>&1; then
-  info "pulled from the registry"
+# The Node major version every image must run: the one the project is built and tested on.
+node_major="$(cat .nvmrc)"
+step "base image (Node $node_major)"
+if [[ -n "${NODE_IMAGE:-}" ]]; then
+  base_image="$NODE_IMAGE"
+  if podman image exists "$base_image"; then
+    info "$base_image (from NODE_IMAGE) is present"
+  else
+    podman pull -q "$base_image" >/dev/null || fail "cannot pull $base_image (from NODE_IMAGE)"
+    info "$base_image (from NODE_IMAGE) pulled"
+  fi
 else
-  info "cannot be pulled; building the local stand-in"
-  docker/build-base-image.sh
+  # The stand-in gets the Node of the host's PATH: make it Node 24 (a no-op when it already is).
+  . scripts/use-node-24.sh || fail "no Node $node_major for the local base image (scripts/use-node-24.sh)"
+  base_image="$(docker/build-base-image.sh)" || fail "building the local base image (docker/build-base-image.sh)"
+  info "$base_image: the local stand-in built by docker/build-base-image.sh"
 fi
-pass "base image ready"
+base_node="$(podman_run --rm --entrypoint node "$base_image" --version)" || fail "$base_image does not run node"
+[[ "$base_node" == "v$node_major."* ]] || fail "$base_image runs node $base_node, want v$node_major"
+pass "base image $base_image ready (node $base_node)"
 
 build_image() { # <service> <target> <tag>
   local t0=$SECONDS
-  podman build --isolation=chroot "${build_secret[@]}" \
+  podman build --isolation=chroot "${build_secret[@]}" --build-arg "NODE_IMAGE=$base_image" \
     --build-arg "SERVICE=$1" --target "$2" -t "$3" -f docker/Dockerfile . >"$work_dir/build-$1-$2.log" 2>&1 ||
     { tail -60 "$work_dir/build-$1-$2.log" >&2; fail "building $3 (target $2)"; }
   pass "built $3 in $((SECONDS - t0))s ($(podman image inspect --format '{{.Size}}' "$3" | awk '{printf "%.0f MB", $1/1e6}'))"
@@ -126,7 +139,10 @@ check_image_config() { # <image> <port>
   found="$(podman_run --rm --entrypoint sh "$image" -c \
     'for tool in gcc g++ cc c++ cpp make as ld python3; do command -v "$tool"; done; ls -d /usr/lib/gcc 2>/dev/null' || true)"
   [[ -z "$found" ]] || fail "$image: build tools present: $(echo $found)"
-  pass "$image: NODE_ENV=production, USER $user, EXPOSE $port, no compiler/make/python"
+  local node_version
+  node_version="$(podman_run --rm --entrypoint node "$image" --version)" || fail "$image: node does not run"
+  [[ "$node_version" == "v$node_major."* ]] || fail "$image: runs node $node_version, want v$node_major"
+  pass "$image: node $node_version, NODE_ENV=production, USER $user, EXPOSE $port, no compiler/make/python"
 }
 
 # --------------------------------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suites call, when they are missing (Debian/Ubuntu, as root
 # or with sudo): promtool and prometheus (package prometheus), kubectl (package kubernetes-client,
-# only if no kubectl is installed), python3. Node packages come from `npm ci`.
+# only if no kubectl is installed), python3 and make (node-gyp's pass over the SQLite driver in
+# `npm ci` needs both, though it compiles nothing). Node packages come from `npm ci`.
 set -euo pipefail
 
 missing=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 command -v python3 >/dev/null || missing+=(python3)
+command -v make >/dev/null || missing+=(make)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-test-tools: nothing to install"
   exit 0
