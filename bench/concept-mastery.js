@@ -1,28 +1,29 @@
-// Benchmarks of the Concept Mastery Service, both services running as child processes:
-//   - recompute of a 100,000-event student, end to end (median of several runs);
-//   - GET /mastery/{user} throughput and latency at 32 connections;
-//   - real-time freshness: from POST /events of a quiz attempt to it being visible in
-//     GET /mastery, while a background load ingests 1,000 events/s.
-// Usage: node bench/concept-mastery.js [--runs 5] [--duration 10] [--probes 300]
-import { parseArgs } from 'node:util';
-import { cpus } from 'node:os';
+// Benchmarks of the Concept Mastery Service (the Brain), both services running as child processes:
+//   recompute  recompute of a 100,000-event student, end to end, against a plain client reading
+//              the same history from the Logger the way the Brain reads it (pages of the Brain's
+//              page size, following each page's Link rel="next"), alternating. That is the Logger's
+//              share of a recompute; the ratio is what the Brain adds on top (got, JSON parsing and
+//              validation, the fold, the write). One full-stream GET is timed beside it, for
+//              information: the Brain does not read that way.
+//   mastery    GET /mastery/{user} throughput and latency at 32 connections;
+//   freshness  from POST /events of a quiz attempt to it being visible in GET /mastery, while a
+//              background load ingests 1,000 events/s; one run is --probes probes.
+// Usage: node bench/concept-mastery.js [--runs 5] [--duration 10] [--probes 300] [--only recompute,mastery,freshness]
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { median, load } from './stats.js';
-import { startService, tempDir } from './processes.js';
+import { loadConfig } from '../services/concept-mastery/dist/src/config.js';
+import { alternate, failures, load, median, medianOf, percentile } from './stats.js';
+import { Stack } from './processes.js';
+import { format } from './report.js';
+import { BenchFailure, progress, runBench } from './runner.js';
+import { countOccurrences } from './learning-events.js';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '5' },
-    duration: { type: 'string', default: '10' },
-    probes: { type: 'string', default: '300' },
-  },
-});
-const runs = Number(values.runs);
-const duration = Number(values.duration);
-const probes = Number(values.probes);
+const TARGET = { recomputeTimes: 1.5 };
 const json = { 'content-type': 'application/json' };
 const HISTORY = 100_000;
 const CONCEPTS = 20;
+/** The Brain's page size for history reads: its configuration's default, which the bench leaves as is. */
+const PAGE_SIZE = loadConfig({}).LEARNING_EVENTS_PAGE_SIZE;
 
 const historyBatch = (user, offset) =>
   JSON.stringify(
@@ -41,14 +42,15 @@ async function ingestHistory(loggerUrl, user, events) {
   }
 }
 
-async function startStack(dir, brainEnv) {
-  const logger = await startService('learning-events', { DATABASE_URL: `sqlite:${dir}/events.db` });
-  const brain = await startService('concept-mastery', {
+async function startStack(stack, brainEnv) {
+  const dir = stack.tempDir();
+  const logger = await stack.service('learning-events', { DATABASE_URL: `sqlite:${dir}/events.db` });
+  const brain = await stack.service('concept-mastery', {
     DATABASE_URL: `sqlite:${dir}/mastery.db`,
     LEARNING_EVENTS_URL: logger.url,
     ...brainEnv,
   });
-  return { logger, brain, stop: () => Promise.all([brain.stop(), logger.stop()]) };
+  return { logger, brain };
 }
 
 async function recomputeRun(brainUrl, user) {
@@ -57,7 +59,102 @@ async function recomputeRun(brainUrl, user) {
   const body = await res.json();
   const ms = performance.now() - started;
   if (res.status !== 200 || body.events_processed !== HISTORY) throw new Error(`recompute failed: ${res.status} ${JSON.stringify(body)}`);
-  return { wallMs: ms, serverMs: body.duration_ms };
+  return { ms, serverMs: body.duration_ms };
+}
+
+const nextLink = (header) => /<([^>]*)>\s*;\s*rel="?next"?/.exec(header ?? '')?.[1];
+
+/**
+ * A plain client reading a student's whole history from the Logger: with `pageSize`, page after
+ * page as the Brain asks for them (one at a time, each read to its last byte before the next);
+ * without, one streamed GET. Timed from the first request to the last byte; nothing is parsed.
+ */
+async function historyReadRun(loggerUrl, user, pageSize) {
+  let url = `${loggerUrl}/events/${encodeURIComponent(user)}${pageSize ? `?limit=${pageSize}` : ''}`;
+  const bodies = [];
+  const started = performance.now();
+  while (url !== undefined) {
+    const res = await fetch(url);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200) throw new BenchFailure(`the plain history client got ${res.status} from ${url}`);
+    bodies.push(body);
+    const next = pageSize ? nextLink(res.headers.get('link')) : undefined;
+    url = next === undefined ? undefined : new URL(next, url).href;
+  }
+  const ms = performance.now() - started;
+  const events = bodies.reduce((n, body) => n + countOccurrences(body, '"seq":'), 0);
+  if (events !== HISTORY) throw new BenchFailure(`the plain history client read ${events} events, not ${HISTORY}`);
+  return { ms, pages: bodies.length, bytes: bodies.reduce((n, b) => n + b.length, 0) };
+}
+
+async function brainGroup({ runs, duration_s: duration }, wanted) {
+  const stack = new Stack();
+  const rows = [];
+  const details = {};
+  try {
+    // Without the real-time consumer, so it does not compete.
+    const { logger, brain } = await startStack(stack, { FEED_CONSUMER_ENABLED: 'false' });
+    const user = 'bench-100k';
+    await ingestHistory(logger.url, user, HISTORY);
+    await recomputeRun(brain.url, user); // warm-up: JIT, page cache; writes the records
+
+    if (wanted.has('recompute')) {
+      await historyReadRun(logger.url, user, PAGE_SIZE);
+      await historyReadRun(logger.url, user);
+      const r = await alternate(
+        runs,
+        {
+          recompute: () => recomputeRun(brain.url, user),
+          paged: () => historyReadRun(logger.url, user, PAGE_SIZE),
+          stream: () => historyReadRun(logger.url, user),
+        },
+        (name, result, round) => progress(`  recompute round ${round + 1}: ${name} ${format.ms(result.ms)}`),
+      );
+      const recompute = { median_ms: medianOf(r.recompute, 'ms'), median_server_ms: medianOf(r.recompute, 'serverMs'), runs_ms: r.recompute.map((x) => x.ms) };
+      const paged = { page_size: PAGE_SIZE, pages: r.paged[0].pages, bytes: r.paged[0].bytes, median_ms: medianOf(r.paged, 'ms'), runs_ms: r.paged.map((x) => x.ms) };
+      const stream = { bytes: r.stream[0].bytes, median_ms: medianOf(r.stream, 'ms'), runs_ms: r.stream.map((x) => x.ms) };
+      const ratio = recompute.median_ms / paged.median_ms;
+      Object.assign(details, { events: HISTORY, concepts: CONCEPTS, recompute, plain_client_paged: paged, plain_client_full_stream: stream });
+      rows.push({
+        figure: `Brain recompute of a ${format.int(HISTORY)}-event student (${CONCEPTS} concepts), end to end (ratio = Brain ÷ plain client)`,
+        result: `${format.ms(recompute.median_ms)} (server ${format.ms(recompute.median_server_ms)})`,
+        reference: `plain client, ${paged.pages} pages of ${format.int(PAGE_SIZE)} as the Brain pages: ${format.ms(paged.median_ms)} (one full stream: ${format.ms(stream.median_ms)})`,
+        ratio: format.times(ratio),
+        target: `<= ${TARGET.recomputeTimes}x`,
+        met: ratio <= TARGET.recomputeTimes,
+        values: { ms: recompute.median_ms, reference_ms: paged.median_ms, full_stream_ms: stream.median_ms, ratio },
+      });
+    }
+
+    if (wanted.has('mastery')) {
+      const url = `${brain.url}/mastery/${user}`;
+      await load({ url, duration: 2 }); // warm-up
+      const r = await alternate(runs, { reads: () => load({ url, connections: 32, duration }) }, (name, result, round) =>
+        progress(`  mastery round ${round + 1}: ${format.int(result.requestsPerSecond)} req/s, p99 ${result.p99Ms} ms`),
+      );
+      const reads = {
+        records_per_response: CONCEPTS,
+        per_s: medianOf(r.reads, 'requestsPerSecond'),
+        p50_ms: medianOf(r.reads, 'p50Ms'),
+        p99_ms: medianOf(r.reads, 'p99Ms'),
+        non_2xx_or_errors: failures(r.reads),
+        runs_per_s: r.reads.map((x) => x.requestsPerSecond),
+      };
+      details.get_mastery_32_connections = reads;
+      rows.push({
+        figure: `GET /mastery/{user}, 32 connections, ${CONCEPTS} records per answer`,
+        result: `${format.int(reads.per_s)} req/s, p50 ${format.ms(reads.p50_ms)}, p99 ${format.ms(reads.p99_ms)}, ${format.int(reads.non_2xx_or_errors)} non-2xx`,
+        reference: '-',
+        ratio: '-',
+        target: 'info',
+        met: undefined,
+        values: { requests_per_s: reads.per_s, p50_ms: reads.p50_ms, p99_ms: reads.p99_ms, non_2xx: reads.non_2xx_or_errors },
+      });
+    }
+    return { rows, details };
+  } finally {
+    await stack.close();
+  }
 }
 
 /** One probe: log a quiz attempt for a fresh student and poll GET /mastery until it shows. */
@@ -77,54 +174,13 @@ async function freshnessProbe(loggerUrl, brainUrl, user) {
   }
 }
 
-const percentile = (values, p) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-};
-const round = (n) => Math.round(n * 100) / 100;
-
-const summary = { machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, runs, duration_s: duration };
-
-// 1 and 2: recompute and reads, without the real-time consumer (so it does not compete).
-{
-  const dir = tempDir();
-  const stack = await startStack(dir.path, { FEED_CONSUMER_ENABLED: 'false' });
+async function freshnessGroup({ runs, probes }) {
+  const stack = new Stack();
+  let background;
   try {
-    await ingestHistory(stack.logger.url, 'bench-100k', HISTORY);
-    await recomputeRun(stack.brain.url, 'bench-100k'); // warm-up: JIT, page cache; writes the records
-    const recomputes = [];
-    for (let i = 0; i < runs; i += 1) recomputes.push(await recomputeRun(stack.brain.url, 'bench-100k'));
-    summary.recompute_100k_events = {
-      events: HISTORY,
-      concepts: CONCEPTS,
-      median_wall_ms: round(median(recomputes.map((r) => r.wallMs))),
-      median_server_ms: round(median(recomputes.map((r) => r.serverMs))),
-      runs_wall_ms: recomputes.map((r) => round(r.wallMs)),
-    };
-
-    await load({ url: `${stack.brain.url}/mastery/bench-100k`, duration: 2 }); // warm-up
-    const reads = [];
-    for (let i = 0; i < runs; i += 1) reads.push(await load({ url: `${stack.brain.url}/mastery/bench-100k`, connections: 32, duration }));
-    summary.get_mastery_32_connections = {
-      records_per_response: CONCEPTS,
-      median_requests_per_s: round(median(reads.map((r) => r.requestsPerSecond))),
-      median_p50_ms: round(median(reads.map((r) => r.p50Ms))),
-      median_p99_ms: round(median(reads.map((r) => r.p99Ms))),
-      non_2xx_or_errors: reads.reduce((n, r) => n + r.non2xx + r.errors, 0),
-    };
-  } finally {
-    await stack.stop();
-    dir.remove();
-  }
-}
-
-// 3: freshness under a background ingest of 1,000 events/s (single POST /events, many students).
-{
-  const dir = tempDir();
-  const stack = await startStack(dir.path, {});
-  try {
-    const background = autocannon({
-      url: `${stack.logger.url}/events`,
+    const { logger, brain } = await startStack(stack, {});
+    background = autocannon({
+      url: `${logger.url}/events`,
       method: 'POST',
       headers: json,
       body: JSON.stringify({ user_id: 'load-[<id>]', event_type: 'quiz_attempt', concept_id: 'load', event_details: { score: 70 } }),
@@ -134,25 +190,56 @@ const summary = { machine: { cpus: cpus().length, model: cpus()[0]?.model, node:
       duration: 3600,
     });
     await new Promise((r) => setTimeout(r, 2000)); // the load reaches its rate
-    const latencies = [];
-    for (let i = 0; i < probes; i += 1) {
-      latencies.push(await freshnessProbe(stack.logger.url, stack.brain.url, `probe-${i}`));
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    let probe = 0;
+    const r = await alternate(
+      runs,
+      {
+        probes: async () => {
+          const latencies = [];
+          for (let i = 0; i < probes; i += 1) {
+            latencies.push(await freshnessProbe(logger.url, brain.url, `probe-${(probe += 1)}`));
+            await new Promise((done) => setTimeout(done, 20));
+          }
+          return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) };
+        },
+      },
+      (name, result, round) => progress(`  freshness round ${round + 1}: p50 ${format.ms(result.p50)}, p99 ${format.ms(result.p99)}`),
+    );
     background.stop();
-    const result = await background;
-    summary.freshness_at_1000_events_per_s = {
-      probes,
-      background_events_per_s: round(result.requests.average),
-      background_non_2xx_or_errors: result.non2xx + result.errors + result.timeouts,
-      p50_ms: round(percentile(latencies, 50)),
-      p99_ms: round(percentile(latencies, 99)),
-      max_ms: round(Math.max(...latencies)),
+    const traffic = await background;
+    background = undefined;
+    const fresh = {
+      probes_per_run: probes,
+      p50_ms: median(r.probes.map((x) => x.p50)),
+      p99_ms: median(r.probes.map((x) => x.p99)),
+      max_ms: Math.max(...r.probes.map((x) => x.max)),
+      runs_p99_ms: r.probes.map((x) => x.p99),
+      background_events_per_s: traffic.requests.average,
+      background_non_2xx_or_errors: traffic.non2xx + traffic.errors + traffic.timeouts,
+    };
+    return {
+      rows: [
+        {
+          figure: 'freshness: POST /events of a quiz attempt until visible in GET /mastery, 1,000 events/s of other traffic',
+          result: `p50 ${format.ms(fresh.p50_ms)}, p99 ${format.ms(fresh.p99_ms)}, max ${format.ms(fresh.max_ms)} (${format.int(runs * probes)} probes)`,
+          reference: `background ${format.int(fresh.background_events_per_s)} events/s, ${format.int(fresh.background_non_2xx_or_errors)} non-2xx`,
+          ratio: '-',
+          target: 'info',
+          met: undefined,
+          values: { p50_ms: fresh.p50_ms, p99_ms: fresh.p99_ms, max_ms: fresh.max_ms },
+        },
+      ],
+      details: { freshness_at_1000_events_per_s: fresh },
     };
   } finally {
-    await stack.stop();
-    dir.remove();
+    background?.stop();
+    await stack.close();
   }
 }
 
-console.log(JSON.stringify(summary, null, 2));
+export const brainGroups = [
+  { names: ['recompute', 'mastery'], run: brainGroup },
+  { names: ['freshness'], run: freshnessGroup },
+];
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runBench(brainGroups);

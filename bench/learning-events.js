@@ -1,26 +1,32 @@
-// Benchmarks of the Learning Events Service, in one run:
-//   single-event POST /events at 32 connections (a new student per request, as a school's traffic
-//   looks, and one student for every request), POST /events/batch of 1,000 events, and
-//   GET /events/{user} of a 100,000-event history (time and server memory).
-// Beside the POSTs, three references on the same machine: the ceiling (a bare Node http echo), the
-// framework floor (the same echo through koa, @koa/router and koa-bodyparser) and the storage
-// floor (SQLite alone storing the same events, see storage-floor.js).
-// Usage: node bench/learning-events.js [--runs 5] [--duration 10]
-import { parseArgs } from 'node:util';
-import { cpus } from 'node:os';
-import { median, load } from './stats.js';
-import { randomUUID } from 'node:crypto';
-import { residentMiB, startEchoServer, startService, tempDir } from './processes.js';
+// Benchmarks of the Learning Events Service (the Logger), each beside a reference measured in the
+// same rounds, alternating (see stats.js `alternate`):
+//   single    POST /events at 32 connections, a different student per request (as a school's
+//             traffic looks), against the framework floor (koa echo, koa-echo-server.js) and the
+//             storage floor (SQLite alone, 32 events a commit, storage-floor.js); beside it, for
+//             information, the bare-http ceiling (echo-server.js) and one student for every request;
+//   tracing   the same load against a second Logger started with OTEL_SDK_DISABLED=true;
+//   batch     POST /events/batch of 1,000 events at 4 connections, against the storage floor for
+//             1,000-event commits;
+//   timeline  GET /events/{user} of a 100,000-event student (and of a 10,000-event one), request to
+//             last byte, against the read floor (read-floor.js), and the server's memory meanwhile.
+// Usage: node bench/learning-events.js [--runs 5] [--duration 10] [--only single,tracing,batch,timeline]
+// (after npm run build); `npm run bench` runs these with the Brain's.
+import { createHash, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { alternate, failures, load, median, medianOf } from './stats.js';
+import { Stack, residentMiB } from './processes.js';
 import { eventValues, storageFloor } from './storage-floor.js';
+import { format } from './report.js';
+import { BenchFailure, assertReferenceClean, progress, runBench } from './runner.js';
 
-const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, duration: { type: 'string', default: '10' } },
-});
-const runs = Number(values.runs);
-const duration = Number(values.duration);
+const TARGET = {
+  single: { share: 0.5, p99Ms: 25 },
+  batch: { share: 0.75 },
+  timeline: { share: 0.5, rssGrowthMiB: 16 },
+};
 
+const json = { 'content-type': 'application/json' };
 const singleEventOf = (user) => ({ user_id: user, event_type: 'quiz_attempt', concept_id: 'fractions', event_details: { score: 72 } });
-const singleEvent = (user) => JSON.stringify(singleEventOf(user));
 const batchEventOf = (i, user) => ({
   user_id: user,
   event_type: i % 3 === 0 ? 'video_watched' : 'quiz_attempt',
@@ -28,136 +34,303 @@ const batchEventOf = (i, user) => ({
   event_details: i % 3 === 0 ? { seconds: 30 } : { score: i % 101 },
 });
 const batchOf = (n, user) => JSON.stringify(Array.from({ length: n }, (_, i) => batchEventOf(i, user)));
-const json = { 'content-type': 'application/json' };
 
-/** `student` with `[<id>]` in it gets a random id per request: index inserts land all over. */
-async function singleEventRun(url, student = 'bench-[<id>]') {
+/** `student` with `[<id>]` in it gets a new id per request: index inserts land all over. */
+function singleEventRun(url, duration, student = 'bench-[<id>]') {
   return load({
     url: `${url}/events`,
     method: 'POST',
     headers: json,
-    body: singleEvent(student),
+    body: JSON.stringify(singleEventOf(student)),
     idReplacement: true,
     connections: 32,
     duration,
   });
 }
 
-async function batchRun(url, body) {
+async function batchRun(url, body, duration) {
   const result = await load({ url: `${url}/events/batch`, method: 'POST', headers: json, body, connections: 4, duration });
   return { ...result, eventsPerSecond: result.requestsPerSecond * 1000 };
 }
 
-async function ingestHistory(url, user, events) {
+export async function ingestHistory(url, user, events) {
   const body = batchOf(1000, user);
   for (let i = 0; i < events / 1000; i += 1) {
     const res = await fetch(`${url}/events/batch`, { method: 'POST', headers: json, body });
-    if (res.status !== 201) throw new Error(`ingest failed: ${res.status}`);
+    if (res.status !== 201) throw new Error(`ingest failed: ${res.status} ${await res.text()}`);
   }
 }
 
-/** Times one full-history GET (request to last byte) and samples the server's resident memory meanwhile. */
-async function timelineRun(service, user) {
-  const before = residentMiB(service.pid);
+/** Median throughput, latency and the failure count of a list of load runs. */
+const loadSummary = (results, throughputKey = 'requestsPerSecond') => ({
+  per_s: medianOf(results, throughputKey),
+  p50_ms: medianOf(results, 'p50Ms'),
+  p99_ms: medianOf(results, 'p99Ms'),
+  non_2xx_or_errors: failures(results),
+  runs_per_s: results.map((r) => r[throughputKey]),
+});
+
+const loadResult = (s, unit = 'events/s') =>
+  `${format.int(s.per_s)} ${unit}, p99 ${format.ms(s.p99_ms)}, ${format.int(s.non_2xx_or_errors)} non-2xx`;
+
+const onRun = (group) => (name, result, round) => {
+  const figure = result.eventsPerSecond ?? result.requestsPerSecond ?? result.ms;
+  progress(`  ${group} round ${round + 1}: ${name} ${format.int(figure)}${result.p99Ms !== undefined ? `, p99 ${result.p99Ms} ms` : ''}`);
+};
+
+async function singleEventGroup({ runs, duration_s: duration }, wanted) {
+  const stack = new Stack();
+  try {
+    const database = (name) => ({ DATABASE_URL: `sqlite:${stack.tempDir()}/${name}.db` });
+    const logger = await stack.service('learning-events', database('logger'));
+    const contenders = { logger: () => singleEventRun(logger.url, duration) };
+    const warmUps = [() => singleEventRun(logger.url, 2)];
+    if (wanted.has('tracing')) {
+      const untraced = await stack.service('learning-events', { ...database('untraced'), OTEL_SDK_DISABLED: 'true' });
+      contenders.untraced = () => singleEventRun(untraced.url, duration);
+      warmUps.push(() => singleEventRun(untraced.url, 2));
+    }
+    if (wanted.has('single')) {
+      const koaEcho = await stack.benchServer('koa-echo-server.js');
+      const echo = await stack.benchServer('echo-server.js');
+      // Its own Logger, so the default Logger and the untraced one meet databases of the same size.
+      const oneStudent = await stack.service('learning-events', database('one-student'));
+      warmUps.push(
+        () => singleEventRun(koaEcho.url, 2),
+        () => singleEventRun(echo.url, 2),
+        () => singleEventRun(oneStudent.url, 2, 'bench-one-student'),
+      );
+      contenders.framework = () => singleEventRun(koaEcho.url, duration);
+      // The best case for 32 connections: all 32 waiting events in one commit, each a new student.
+      contenders.storage = async () => ({
+        eventsPerSecond: await storageFloor({
+          eventsPerCommit: 32,
+          seconds: duration,
+          eventOf: (_, now) => eventValues(singleEventOf(`bench-${randomUUID()}`), now),
+        }),
+      });
+      contenders.ceiling = () => singleEventRun(echo.url, duration);
+      contenders.oneStudent = () => singleEventRun(oneStudent.url, duration, 'bench-one-student');
+    }
+    for (const warmUp of warmUps) await warmUp(); // JIT, SQLite page cache
+    const r = await alternate(runs, contenders, onRun('single-event'));
+
+    const rows = [];
+    const details = {};
+    const main = loadSummary(r.logger);
+    details.logger = main;
+    if (wanted.has('single')) {
+      assertReferenceClean('framework floor (koa echo)', r.framework);
+      assertReferenceClean('bare-http ceiling', r.ceiling);
+      const framework = loadSummary(r.framework);
+      const ceiling = loadSummary(r.ceiling);
+      const storage = { per_s: medianOf(r.storage, 'eventsPerSecond'), runs_per_s: r.storage.map((s) => s.eventsPerSecond) };
+      const oneStudent = loadSummary(r.oneStudent);
+      const floor = Math.min(framework.per_s, storage.per_s);
+      const share = main.per_s / floor;
+      Object.assign(details, { framework_floor: framework, storage_floor_32_per_commit: storage, ceiling, one_student: oneStudent });
+      rows.push(
+        {
+          figure: 'POST /events, 32 connections, a different student per request',
+          result: loadResult(main),
+          reference: `min(framework floor ${format.int(framework.per_s)} req/s, storage floor ${format.int(storage.per_s)} events/s)`,
+          ratio: format.percent(share),
+          target: `>= ${TARGET.single.share * 100} %, p99 <= ${TARGET.single.p99Ms} ms`,
+          met: share >= TARGET.single.share && main.p99_ms <= TARGET.single.p99Ms && main.non_2xx_or_errors === 0,
+          values: { events_per_s: main.per_s, p50_ms: main.p50_ms, p99_ms: main.p99_ms, non_2xx: main.non_2xx_or_errors, reference_per_s: floor, ratio: share },
+        },
+        {
+          figure: '  ceiling: bare node:http echo, same load (ratio = Logger ÷ ceiling)',
+          result: loadResult(ceiling, 'req/s'),
+          reference: `Logger ${format.int(main.per_s)} events/s`,
+          ratio: format.percent(main.per_s / ceiling.per_s),
+          target: 'info',
+          met: undefined,
+          values: { requests_per_s: ceiling.per_s, p99_ms: ceiling.p99_ms, ratio: main.per_s / ceiling.per_s },
+        },
+        {
+          figure: 'POST /events, 32 connections, one student for every request (ratio = one ÷ different students)',
+          result: loadResult(oneStudent),
+          reference: `a different student per request: ${format.int(main.per_s)} events/s`,
+          ratio: format.percent(oneStudent.per_s / main.per_s),
+          target: 'info',
+          met: undefined,
+          values: { events_per_s: oneStudent.per_s, p99_ms: oneStudent.p99_ms, non_2xx: oneStudent.non_2xx_or_errors, ratio: oneStudent.per_s / main.per_s },
+        },
+      );
+    }
+    if (wanted.has('tracing')) {
+      const untraced = loadSummary(r.untraced);
+      details.otel_sdk_disabled = untraced;
+      const ratio = main.per_s / untraced.per_s;
+      rows.push({
+        figure: 'tracing cost: the same POST /events load, default vs OTEL_SDK_DISABLED=true (ratio = default ÷ disabled)',
+        result: `default ${loadResult(main)}`,
+        reference: `disabled ${loadResult(untraced)}`,
+        ratio: format.percent(ratio),
+        target: 'info',
+        met: undefined,
+        values: {
+          default_events_per_s: main.per_s,
+          disabled_events_per_s: untraced.per_s,
+          default_p99_ms: main.p99_ms,
+          disabled_p99_ms: untraced.p99_ms,
+          // Wall time per event at the measured throughput; the difference is what tracing adds to the
+          // serial part of a request.
+          us_per_event_default: 1e6 / main.per_s,
+          us_per_event_disabled: 1e6 / untraced.per_s,
+          ratio,
+        },
+      });
+    }
+    return { rows, details };
+  } finally {
+    await stack.close();
+  }
+}
+
+async function batchGroup({ runs, duration_s: duration }) {
+  const stack = new Stack();
+  try {
+    const logger = await stack.service('learning-events', { DATABASE_URL: `sqlite:${stack.tempDir()}/logger.db` });
+    const body = batchOf(1000, 'bench-batch');
+    await batchRun(logger.url, body, 2); // warm-up
+    const r = await alternate(
+      runs,
+      {
+        logger: () => batchRun(logger.url, body, duration),
+        storage: async () => ({
+          eventsPerSecond: await storageFloor({
+            eventsPerCommit: 1000,
+            seconds: duration,
+            eventOf: (i, now) => eventValues(batchEventOf(i, 'bench-batch'), now),
+          }),
+        }),
+      },
+      onRun('batch'),
+    );
+    const main = loadSummary(r.logger, 'eventsPerSecond');
+    const storage = { per_s: medianOf(r.storage, 'eventsPerSecond'), runs_per_s: r.storage.map((s) => s.eventsPerSecond) };
+    const share = main.per_s / storage.per_s;
+    return {
+      rows: [
+        {
+          figure: 'POST /events/batch of 1,000 events, 4 connections',
+          result: loadResult(main),
+          reference: `storage floor, 1,000-event commits: ${format.int(storage.per_s)} events/s`,
+          ratio: format.percent(share),
+          target: `>= ${TARGET.batch.share * 100} %`,
+          met: share >= TARGET.batch.share && main.non_2xx_or_errors === 0,
+          values: { events_per_s: main.per_s, p99_ms: main.p99_ms, non_2xx: main.non_2xx_or_errors, reference_per_s: storage.per_s, ratio: share },
+        },
+      ],
+      details: { logger: main, storage_floor_1000_per_commit: storage },
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+/**
+ * One full-timeline GET, timed from the request to the last byte (parsing is the client's
+ * business), while the server's resident memory is sampled every 5 ms.
+ */
+async function timelineRun(server, user) {
+  const before = residentMiB(server.pid);
   let peak = before;
-  const sampler = setInterval(() => (peak = Math.max(peak, residentMiB(service.pid))), 5);
+  const sampler = setInterval(() => (peak = Math.max(peak, residentMiB(server.pid))), 5);
   const started = performance.now();
-  const res = await fetch(`${service.url}/events/${user}`);
-  const body = await res.text();
-  const seconds = (performance.now() - started) / 1000; // to the last byte; parsing is the client's business
-  const events = body.split('"seq":').length - 1;
+  const res = await fetch(`${server.url}/events/${encodeURIComponent(user)}`);
+  const body = Buffer.from(await res.arrayBuffer());
+  const ms = performance.now() - started;
   clearInterval(sampler);
-  return { seconds, events, rssGrowthMiB: peak - before };
-}
-
-const dir = tempDir();
-const logger = await startService('learning-events', { DATABASE_URL: `sqlite:${dir.path}/bench.db` });
-const echo = await startEchoServer();
-const koaEcho = await startEchoServer('koa-echo-server.js');
-try {
-  // Warm both up (JIT, SQLite page cache) before measuring.
-  await load({ url: `${logger.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
-  await load({ url: `${echo.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
-  await load({ url: `${koaEcho.url}/events`, method: 'POST', headers: json, body: singleEvent('warm'), duration: 2 });
-
-  const single = { logger: [], ceiling: [], framework: [], oneStudent: [], storage: [] };
-  for (let i = 0; i < runs; i += 1) {
-    single.ceiling.push(await singleEventRun(echo.url));
-    single.framework.push(await singleEventRun(koaEcho.url));
-    // The best case for 32 connections: all 32 waiting events in one commit, each a new student.
-    single.storage.push(
-      await storageFloor({
-        eventsPerCommit: 32,
-        seconds: duration,
-        eventOf: (_, now) => eventValues(singleEventOf(`bench-${randomUUID()}`), now),
-      }),
-    );
-    single.logger.push(await singleEventRun(logger.url));
-    single.oneStudent.push(await singleEventRun(logger.url, 'bench-one-student'));
-  }
-
-  const batchBody = batchOf(1000, 'bench-batch');
-  const batch = { logger: [], ceiling: [], framework: [], storage: [] };
-  for (let i = 0; i < runs; i += 1) {
-    batch.ceiling.push(await batchRun(echo.url, batchBody));
-    batch.framework.push(await batchRun(koaEcho.url, batchBody));
-    batch.storage.push(
-      await storageFloor({ eventsPerCommit: 1000, seconds: duration, eventOf: (i, now) => eventValues(batchEventOf(i, 'bench-batch'), now) }),
-    );
-    batch.logger.push(await batchRun(logger.url, batchBody));
-  }
-
-  await ingestHistory(logger.url, 'history-10k', 10_000);
-  await ingestHistory(logger.url, 'history-100k', 100_000);
-  const timeline = { '10k': [], '100k': [] };
-  for (let i = 0; i < runs; i += 1) {
-    timeline['10k'].push(await timelineRun(logger, 'history-10k'));
-    timeline['100k'].push(await timelineRun(logger, 'history-100k'));
-  }
-
-  const references = { ceiling: [...single.ceiling, ...batch.ceiling], framework: [...single.framework, ...batch.framework] };
-  for (const [name, results] of Object.entries(references)) {
-    if (results.some((r) => r.non2xx + r.errors > 0)) throw new Error(`the ${name} reference answered with errors`);
-  }
-  const med = (list, key) => Math.round(median(list.map((r) => r[key])) * 100) / 100;
-  const summary = {
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-    runs,
-    duration_s: duration,
-    single_post_32_connections: {
-      logger_events_per_s: med(single.logger, 'requestsPerSecond'),
-      logger_p50_ms: med(single.logger, 'p50Ms'),
-      logger_p99_ms: med(single.logger, 'p99Ms'),
-      ceiling_requests_per_s: med(single.ceiling, 'requestsPerSecond'),
-      ceiling_p99_ms: med(single.ceiling, 'p99Ms'),
-      framework_floor_requests_per_s: med(single.framework, 'requestsPerSecond'),
-      storage_floor_events_per_s: Math.round(median(single.storage)),
-      share_of_ceiling: Math.round((median(single.logger.map((r) => r.requestsPerSecond)) / median(single.ceiling.map((r) => r.requestsPerSecond))) * 1000) / 10 + ' %',
-      logger_non_2xx: single.logger.reduce((n, r) => n + r.non2xx + r.errors, 0),
-      one_student_events_per_s: med(single.oneStudent, 'requestsPerSecond'),
-      one_student_p99_ms: med(single.oneStudent, 'p99Ms'),
-      one_student_non_2xx: single.oneStudent.reduce((n, r) => n + r.non2xx + r.errors, 0),
-    },
-    batch_post_1000_events_4_connections: {
-      logger_events_per_s: med(batch.logger, 'eventsPerSecond'),
-      logger_p99_ms: med(batch.logger, 'p99Ms'),
-      ceiling_events_per_s: med(batch.ceiling, 'eventsPerSecond'),
-      framework_floor_events_per_s: med(batch.framework, 'eventsPerSecond'),
-      storage_floor_events_per_s: Math.round(median(batch.storage)),
-      logger_non_2xx: batch.logger.reduce((n, r) => n + r.non2xx + r.errors, 0),
-    },
-    get_full_timeline: {
-      events_100k: timeline['100k'][0].events,
-      seconds_100k: med(timeline['100k'], 'seconds'),
-      server_rss_growth_mib_100k: med(timeline['100k'], 'rssGrowthMiB'),
-      seconds_10k: med(timeline['10k'], 'seconds'),
-      server_rss_growth_mib_10k: med(timeline['10k'], 'rssGrowthMiB'),
-    },
+  peak = Math.max(peak, residentMiB(server.pid));
+  return {
+    ms,
+    status: res.status,
+    bytes: body.length,
+    events: countOccurrences(body, '"seq":'),
+    sha256: createHash('sha256').update(body).digest('hex'),
+    rssBeforeMiB: before,
+    rssGrowthMiB: peak - before,
   };
-  console.log(JSON.stringify(summary, null, 2));
-} finally {
-  await logger.stop();
-  await echo.stop();
-  await koaEcho.stop();
-  dir.remove();
 }
+
+export function countOccurrences(buffer, text) {
+  let count = 0;
+  for (let at = buffer.indexOf(text); at !== -1; at = buffer.indexOf(text, at + text.length)) count += 1;
+  return count;
+}
+
+async function timelineGroup({ runs }) {
+  const HISTORIES = { '100k': 100_000, '10k': 10_000 };
+  const stack = new Stack();
+  try {
+    const file = `${stack.tempDir()}/logger.db`;
+    const logger = await stack.service('learning-events', { DATABASE_URL: `sqlite:${file}` });
+    for (const [name, events] of Object.entries(HISTORIES)) await ingestHistory(logger.url, `history-${name}`, events);
+    const floor = await stack.benchServer('read-floor.js', { SOURCE_DATABASE: file });
+    progress(`  read floor: ${floor.info.events} events copied; plan: ${floor.info.plan}`);
+
+    // Warm-up, and what every answer must be: the Logger's, event for event and byte for byte.
+    const expected = {};
+    for (const [name, events] of Object.entries(HISTORIES)) {
+      const answer = await timelineRun(logger, `history-${name}`);
+      if (answer.status !== 200 || answer.events !== events) {
+        throw new BenchFailure(`the Logger's timeline of history-${name} answered ${answer.status} with ${answer.events} events`);
+      }
+      expected[name] = answer;
+      await timelineRun(floor, `history-${name}`);
+    }
+    const checked = (server, name, role) => async () => {
+      const run = await timelineRun(server, `history-${name}`);
+      if (run.status !== 200 || run.sha256 !== expected[name].sha256) {
+        const what = `answered ${run.status} with ${run.events} events, ${run.bytes} bytes (the Logger's first answer: ${expected[name].events} events, ${expected[name].bytes} bytes)`;
+        throw new BenchFailure(role === 'floor' ? `the read floor ${what}` : `the Logger's timeline changed between runs: it ${what}`);
+      }
+      return run;
+    };
+    const contenders = {};
+    for (const name of Object.keys(HISTORIES)) {
+      contenders[`logger${name}`] = checked(logger, name, 'logger');
+      contenders[`floor${name}`] = checked(floor, name, 'floor');
+    }
+    const r = await alternate(runs, contenders, onRun('timeline'));
+
+    const summary = (results) => ({
+      median_ms: medianOf(results, 'ms'),
+      median_rss_growth_mib: medianOf(results, 'rssGrowthMiB'),
+      runs_ms: results.map((x) => x.ms),
+      runs_rss_growth_mib: results.map((x) => x.rssGrowthMiB),
+      rss_before_mib: median(results.map((x) => x.rssBeforeMiB)),
+    });
+    const details = { read_floor: { sql: floor.info.sql, plan: floor.info.plan } };
+    const rows = Object.entries(HISTORIES).map(([name, events]) => {
+      const main = summary(r[`logger${name}`]);
+      const ref = summary(r[`floor${name}`]);
+      const share = ref.median_ms / main.median_ms;
+      details[`events_${name}`] = { events, bytes: expected[name].bytes, logger: main, read_floor: ref };
+      const isTarget = name === '100k';
+      return {
+        figure: `GET /events/{user}, ${format.int(events)} events (${format.mb(expected[name].bytes)}), to the last byte (ratio = read floor ÷ Logger)`,
+        result: `${format.ms(main.median_ms)}, server RSS ${format.mib(main.median_rss_growth_mib)}`,
+        reference: `read floor ${format.ms(ref.median_ms)}, RSS ${format.mib(ref.median_rss_growth_mib)}`,
+        ratio: format.percent(share),
+        target: isTarget ? `>= ${TARGET.timeline.share * 100} %, RSS growth < ${TARGET.timeline.rssGrowthMiB} MiB` : 'info',
+        met: isTarget ? share >= TARGET.timeline.share && main.median_rss_growth_mib < TARGET.timeline.rssGrowthMiB : undefined,
+        values: { ms: main.median_ms, rss_growth_mib: main.median_rss_growth_mib, reference_ms: ref.median_ms, reference_rss_growth_mib: ref.median_rss_growth_mib, ratio: share },
+      };
+    });
+    return { rows, details };
+  } finally {
+    await stack.close();
+  }
+}
+
+export const loggerGroups = [
+  { names: ['single', 'tracing'], run: singleEventGroup },
+  { names: ['batch'], run: batchGroup },
+  { names: ['timeline'], run: timelineGroup },
+];
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runBench(loggerGroups);

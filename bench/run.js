@@ -1,16 +1,9 @@
-// `npm run bench`: every service's benchmarks, one after the other (they share the machine's cores).
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+// `npm run bench`: every row group of both services, one after the other (they share the machine's
+// cores), reported as one table on stdout and as JSON under bench/results/ (see runner.js).
+// Usage: node bench/run.js [--runs 5] [--duration 10] [--probes 300] [--only <group>[,<group>...]]
+// Groups: single, tracing, batch, timeline (the Logger); recompute, mastery, freshness (the Brain).
+import { loggerGroups } from './learning-events.js';
+import { brainGroups } from './concept-mastery.js';
+import { runBench } from './runner.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-let failed = false;
-for (const bench of ['learning-events.js', 'concept-mastery.js']) {
-  if (!existsSync(join(here, bench))) continue;
-  console.log(`\n== ${bench}`);
-  const result = spawnSync(process.execPath, [join(here, bench), ...args], { stdio: 'inherit' });
-  failed ||= result.status !== 0;
-}
-process.exit(failed ? 1 : 0);
+await runBench([...loggerGroups, ...brainGroups]);
