@@ -37,6 +37,12 @@ export async function bootService<C extends ServiceConfig>(spec: {
     logger.fatal({ err }, 'uncaught exception');
     process.exit(1);
   });
+  // Node exits on an unhandled rejection only while nothing listens for them, and libraries may
+  // listen: say it here, so a forgotten promise always ends the process visibly.
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err }, 'unhandled rejection');
+    process.exit(1);
+  });
   const db = openDatabase(config.DATABASE_URL);
   const applied = await migrateToLatest(db, spec.migrations);
   logger.info({ applied }, 'migrations current');

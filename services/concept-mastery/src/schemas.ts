@@ -48,6 +48,13 @@ export const recomputeSummarySchema = Type.Object(
 
 export type RecomputeSummary = Static<typeof recomputeSummarySchema>;
 
+/**
+ * The Logger's instants: always UTC with milliseconds (toISOString). One anchored pattern instead of
+ * the full RFC 3339 format check, which cost the Brain more than the JSON parse of a page; the
+ * client still rejects an instant that is no date (month 13) when it converts it.
+ */
+const upstreamInstant = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$' });
+
 /** An event as the Learning Events Service serves it. */
 export const upstreamEventSchema = Type.Object(
   {
@@ -56,8 +63,8 @@ export const upstreamEventSchema = Type.Object(
     event_type: Type.String({ minLength: 1 }),
     concept_id: Type.String({ minLength: 1 }),
     event_details: Type.Object({}, { additionalProperties: true }),
-    timestamp: Type.String({ format: 'date-time' }),
-    recorded_at: Type.String({ format: 'date-time' }),
+    timestamp: upstreamInstant,
+    recorded_at: upstreamInstant,
     seq: Type.Integer({ minimum: 1 }),
   },
   { additionalProperties: true },

@@ -161,6 +161,35 @@ describe('through a fake upstream in front of the real Logger', () => {
     expect(res.status).toBe(502);
   });
 
+  test('an event whose time matches the shape but is no date: 502, mastery untouched', async () => {
+    const before = (await request(`${stack.brain.url}/mastery/${user}`)).body;
+    fake.script.push({ status: 200, body: JSON.stringify([{ ...events[0], timestamp: '2024-13-45T25:61:61.000Z' }]) });
+    const res = await recompute(stack.brain.url, user);
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe('upstream_bad_response');
+    await expectUntouched(before);
+  });
+
+  test('a recompute that fails on a page abandons the page requested ahead of it; the Brain lives on', async () => {
+    const before = (await request(`${stack.brain.url}/mastery/${user}`)).body;
+    await stack.restartBrain('SIGTERM', { LEARNING_EVENTS_PAGE_SIZE: '50', LEARNING_EVENTS_RETRIES: '0' });
+    const other = { ...events[0], user_id: 'someone-else' };
+    const next = `</events/${user}?limit=50&cursor=ahead>; rel="next"`;
+    fake.script.push({ status: 200, body: JSON.stringify([other]), headers: { link: next } }, 'stall');
+    const res = await recompute(stack.brain.url, user);
+    expect(res.status).toBe(502);
+    // The request ahead is aborted, before or after it reached the fake: it is never retried.
+    const urls = fake.seen.map((r) => r.url);
+    expect(urls[0]).toBe(`/events/${user}?limit=50`);
+    expect(urls.slice(1)).toEqual(urls.length > 1 ? [`/events/${user}?limit=50&cursor=ahead`] : []);
+    await expectUntouched(before);
+    // Alive, and nothing of the abandoned request left behind: the next recompute reads it all.
+    expect((await request(`${stack.brain.url}/health`)).status).toBe(200);
+    fake.script.length = 0;
+    expect((await recompute(stack.brain.url, user)).status).toBe(200);
+    await stack.restartBrain('SIGTERM');
+  });
+
   test('a 4xx is never retried: 502', async () => {
     const before = (await request(`${stack.brain.url}/mastery/${user}`)).body;
     fake.script.push({ status: 404, body: '{"error":{"code":"not_found","message":"","details":[]}}' });

@@ -56,17 +56,30 @@ export class LearningEventsClient {
   }
 
   /**
-   * A student's full history, oldest first, one page at a time: the caller folds each page before
-   * the next is fetched, so memory stays flat however long the history is. The Logger's paging is
-   * a snapshot taken at the first page: complete, never repeating.
+   * A student's full history, oldest first, one page at a time. The next page is requested before
+   * the caller gets this one, so the Logger reads and serializes it while the caller folds: at most
+   * two pages are held, however long the history is. The Logger's paging is a snapshot taken at
+   * the first page: complete, never repeating. A caller that stops early cancels the request ahead.
    */
   async *userHistoryPages(userId: string): AsyncGenerator<LearningEvent[]> {
-    let url: string | undefined =
-      `${this.options.baseUrl}/events/${encodeURIComponent(userId)}?limit=${this.options.pageSize}`;
-    while (url !== undefined) {
-      const { body, headers } = await this.getJson<UpstreamEvent[]>(url, this.validateTimeline);
-      yield body.map(toLearningEvent);
-      url = this.nextPageUrl(headers.link, url);
+    const stopped = new AbortController();
+    const fetchPage = (url: string) => {
+      const page = this.getJson<UpstreamEvent[]>(url, this.validateTimeline, { signal: stopped.signal });
+      page.catch(() => undefined); // awaited below, unless the caller stops first
+      return { url, page };
+    };
+    let ahead: ReturnType<typeof fetchPage> | undefined = fetchPage(
+      `${this.options.baseUrl}/events/${encodeURIComponent(userId)}?limit=${this.options.pageSize}`,
+    );
+    try {
+      while (ahead !== undefined) {
+        const { body, headers } = await ahead.page;
+        const next = this.nextPageUrl(headers.link, ahead.url);
+        ahead = next === undefined ? undefined : fetchPage(next);
+        yield body.map(toLearningEvent);
+      }
+    } finally {
+      stopped.abort();
     }
   }
 
@@ -185,14 +198,21 @@ export class LearningEventsClient {
 }
 
 function toLearningEvent(event: UpstreamEvent): LearningEvent {
+  const occurredAt = Date.parse(event.timestamp);
+  const recordedAt = Date.parse(event.recorded_at);
+  if (Number.isNaN(occurredAt) || Number.isNaN(recordedAt)) {
+    throw new UpstreamError(502, 'upstream_bad_response', `${SERVICE} answered an event whose time is not a date.`, [
+      { path: Number.isNaN(occurredAt) ? '/timestamp' : '/recorded_at', reason: 'must be a UTC instant' },
+    ]);
+  }
   return {
     event_id: event.event_id,
     user_id: event.user_id,
     event_type: event.event_type,
     concept_id: event.concept_id,
     event_details: event.event_details,
-    occurredAt: Date.parse(event.timestamp),
-    recordedAt: Date.parse(event.recorded_at),
+    occurredAt,
+    recordedAt,
     seq: event.seq,
   };
 }
