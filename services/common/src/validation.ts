@@ -74,6 +74,34 @@ function describe(e: ErrorObject): string {
 
 export type Validator<T> = (value: unknown) => T;
 
+/** How an integer is written in a query or path: decimal digits, an optional minus, no leading zeros. */
+const plainDecimalInteger = /^-?(0|[1-9][0-9]*)$/;
+
+/**
+ * The integer parameters of a query or path schema. Type coercion turns any spelling Number()
+ * accepts into a number (`Infinity`, `1e400`, `0x10`, `+5`, ` 5`), so these are checked as text
+ * first: plain decimal, and exact as a double (at most 2^53 - 1 in size).
+ */
+function integerParameters(schema: object): string[] {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  return Object.entries(properties)
+    .filter(([, property]) => property.type === 'integer')
+    .map(([name]) => name);
+}
+
+function looseIntegerDetails(value: unknown, names: string[], prefix: string): ErrorDetail[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const details: ErrorDetail[] = [];
+  for (const name of names) {
+    const text = (value as Record<string, unknown>)[name];
+    if (typeof text !== 'string') continue;
+    if (!plainDecimalInteger.test(text) || !Number.isSafeInteger(Number(text))) {
+      details.push({ path: `${prefix}/${name}`, reason: 'must be a decimal integer (digits only, at most 9007199254740991)' });
+    }
+  }
+  return details;
+}
+
 /** A function that returns the value typed as T, or throws ValidationError (body) / BadRequestError (query, path). */
 export function compileValidator<T>(
   ajv: Ajv,
@@ -81,7 +109,10 @@ export function compileValidator<T>(
   where: 'body' | 'query' | 'path',
 ): Validator<T> {
   const validate: ValidateFunction = ajv.compile(schema);
+  const integers = where === 'body' ? [] : integerParameters(schema);
   return (value: unknown): T => {
+    const loose = looseIntegerDetails(value, integers, `${where}:`);
+    if (loose.length > 0) throw new BadRequestError(`Invalid ${where} parameters.`, loose);
     if (validate(value)) return value as T;
     const details = toErrorDetails(validate.errors, where === 'body' ? '' : `${where}:`);
     if (where === 'body') throw new ValidationError('The request body does not match the schema.', details);

@@ -167,4 +167,22 @@ describe('bad query and path parameters: 400', () => {
   ])('%s', async (path, detail) => {
     await expectRejected(() => request(`${logger.url}${path}`), 400, expect.stringMatching(/bad_request/) as any, [detail]);
   });
+
+  // Spellings that Number() accepts but that are not plain decimal integers, and integers past 2^53.
+  const looseIntegers = ['Infinity', '-Infinity', '1e400', '1e3', '0x10', '+5', '05', '1.0', '1.5', '%205', '9007199254740993'];
+  const integerParameters = ['/events/u?limit=', '/events/u/c?limit=', '/feed?after=', '/feed?limit=', '/feed?wait_ms='];
+  test.each(integerParameters.flatMap((prefix) => looseIntegers.map((spelling) => [`${prefix}${spelling}`])))(
+    '%s: not a plain decimal integer',
+    async (path) => {
+      const name = /[?&](\w+)=[^&]*$/.exec(path)![1]!;
+      const error = await expectRejected(() => request(`${logger.url}${path}`), 400, 'bad_request', [`query:/${name}`]);
+      expect(error.details).toEqual([{ path: `query:/${name}`, reason: expect.stringMatching(/decimal integer/) }]);
+    },
+  );
+
+  test('the largest exact integer is a valid feed position', async () => {
+    const res = await request(`${logger.url}/feed?after=9007199254740991`);
+    expect(res.status).toBe(200);
+    expect(res.body.events).toEqual([]);
+  });
 });

@@ -54,3 +54,11 @@ test('a long poll answers as soon as an event commits', async () => {
   const page = await polling;
   expect(page.body.events.map((e: any) => e.event_id)).toEqual([posted.body.event_id]);
 });
+
+test('head_seq is the real head, also when the caller asks past it', async () => {
+  const head = (await request(`${logger.url}/feed?after=0&limit=1`)).body.head_seq;
+  expect(head).toBeGreaterThan(0);
+  const res = await request(`${logger.url}/feed?after=${head + 1000}`);
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({ events: [], next_after: head + 1000, head_seq: head });
+});
