@@ -15,6 +15,11 @@ test('.nvmrc names a major version, the one package.json engines require', () =>
   expect(JSON.parse(read('package.json')).engines.node).toMatch(new RegExp(`^>=\\s*${major}(\\.0){0,2}$`));
 });
 
+test('the script that brings Node to older machines, and the Node types, are that version too', () => {
+  expect(read(join('scripts', 'use-node-24.sh'))).toMatch(new RegExp(`^\\s*local wanted=${major}$`, 'm'));
+  expect(JSON.parse(read('package.json')).devDependencies['@types/node']).toMatch(new RegExp(`^\\^${major}\\.`));
+});
+
 test('the Dockerfile builds on the official Node image of that version unless NODE_IMAGE names another', () => {
   const [defaultImage] = [...dockerfile.matchAll(/^ARG NODE_IMAGE=(\S+)\s*$/gm)].map((match) => match[1]);
   expect(defaultImage).toBe(`node:${major}-bookworm-slim`);

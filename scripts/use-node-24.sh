@@ -1,4 +1,4 @@
-# Puts Node.js 24 first on PATH for the calling shell: source it (`. scripts/use-node-24.sh`).
+# Puts Node.js 24 first on PATH for the calling bash shell: source it (`. scripts/use-node-24.sh`).
 #
 # When the `node` on PATH is already 24, nothing changes. Otherwise Node 24 is installed from the npm
 # registry (the `node` package at 24.x, which pulls in the platform's binary package with Node's
@@ -11,7 +11,11 @@
 __use_node_24() {
   local wanted=24
   local root
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  root="$(cd "$(dirname "${BASH_SOURCE[0]:-}")/.." && pwd)"
+  if [ ! -f "$root/scripts/use-node-24.sh" ]; then
+    echo "use-node-24: ERROR: cannot tell where the repository is; source this script from bash" >&2
+    return 1
+  fi
   local prefix="$root/.tools/node-$wanted"
   local major
   major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo none)"
@@ -24,7 +28,9 @@ __use_node_24() {
         return 1
       fi
       mkdir -p "$prefix"
-      if ! npm install --prefix "$prefix" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "node@$wanted" >&2; then
+      # The package's own install script fetches the platform's binary package: never skip it.
+      if ! npm install --prefix "$prefix" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+        --ignore-scripts=false "node@$wanted" >&2; then
         echo "use-node-24: ERROR: could not install the npm package node@$wanted (is the npm registry reachable?); install Node.js $wanted and try again" >&2
         return 1
       fi
@@ -49,6 +55,10 @@ __use_node_24() {
   echo "use-node-24: $(command -v node) $(node --version)" >&2
 }
 
+if [ -z "${BASH_VERSION:-}" ]; then
+  echo "use-node-24: ERROR: source this script from bash (it needs bash's BASH_SOURCE)" >&2
+  return 1 2>/dev/null || exit 1
+fi
 __use_node_24
 __use_node_24_status=$?
 unset -f __use_node_24
