@@ -58,6 +58,7 @@ export class EventWriter {
       };
       worker.on('message', untilReady);
       worker.once('error', failed);
+      worker.once('exit', (code) => failed(new Error(`the writer thread exited (${code}) before it was ready`)));
     });
     return new EventWriter(worker, metrics, onFailure);
   }

@@ -9,10 +9,12 @@ import type { EventWrites } from './group-commit.js';
 /** Ids per `IN (...)` lookup. */
 const LOOKUP_CHUNK = 1000;
 /**
- * Distinct insert sizes kept prepared. Single events arrive in groups of 1 to a few dozen, batches
- * of 1,000: a few sizes come back all the time, and the statement for 1,000 rows is large.
+ * Rows (or ids) of all the statements kept prepared, per kind, least recently used dropped first.
+ * Single events arrive in groups of 1 to a few dozen and batches often of 1,000, so a few sizes
+ * come back all the time; a prepared statement costs memory in proportion to its rows (close to
+ * 1 KiB a row for the insert), and batches of every size must not hold one each.
  */
-const PREPARED_INSERT_SIZES = 64;
+const PREPARED_ROWS_BUDGET = 8000;
 
 type Statement = ReturnType<SqliteConnection['prepare']>;
 
@@ -31,7 +33,13 @@ export function openSqliteEventWrites(databaseUrl: string): EventWrites {
       cache.delete(size);
     } else {
       statement = connection.prepare(sql(size));
-      if (cache.size >= PREPARED_INSERT_SIZES) cache.delete(cache.keys().next().value!);
+      let rows = size;
+      for (const cached of cache.keys()) rows += cached;
+      for (const oldest of cache.keys()) {
+        if (rows <= PREPARED_ROWS_BUDGET) break;
+        cache.delete(oldest);
+        rows -= oldest;
+      }
     }
     cache.set(size, statement);
     return statement;

@@ -25,7 +25,7 @@ port.on('message', (message: ToWriterThread) => {
   if (message.kind === 'append') {
     queue.push(...message.appends);
     draining ??= new Promise<void>((next) => setImmediate(next)).then(drain);
-  } else {
+  } else if (message?.kind === 'close') {
     void close();
   }
 });
