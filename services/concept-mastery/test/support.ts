@@ -156,9 +156,16 @@ export async function metric(serviceUrl: string, sample: string): Promise<number
   return line === undefined ? 0 : Number(line.slice(sample.length + 1));
 }
 
-/** Polls until `check` holds (no time assertion: the test's own timeout bounds it). */
-export async function eventually(check: () => Promise<boolean>, pollMs = 25): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, pollMs));
+/**
+ * Polls until `check` holds. Gives up after `timeoutMs` with an error that says so, well before
+ * the test's own timeout, so a behaviour that never comes fails clearly rather than by jest's timer.
+ */
+export async function eventually(check: () => Promise<boolean>, pollMs = 25, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`the awaited condition did not hold within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }
 
 /** Waits until the Brain's consumer has applied the feed up to `seq`. */
