@@ -1,10 +1,10 @@
 // Benchmarks of the Concept Mastery Service (the Brain), both services running as child processes:
-//   recompute  recompute of a 100,000-event student, end to end, against a plain client reading
-//              the same history from the Logger the way the Brain reads it (pages of the Brain's
-//              page size, following each page's Link rel="next"), alternating. That is the Logger's
-//              share of a recompute; the ratio is what the Brain adds on top (got, JSON parsing and
-//              validation, the fold, the write). One full-stream GET is timed beside it, for
-//              information: the Brain does not read that way.
+//   recompute  recompute of a 100,000-event student, end to end, against a plain client streaming
+//              the same history from the Logger in one GET, alternating (the issue's reference).
+//              Beside it, the same client reading the history the way the Brain reads it (pages of
+//              the Brain's page size, following each page's Link rel="next"): the Logger's share of
+//              a recompute, so recompute ÷ paged is what the Brain adds on top (got, JSON parsing
+//              and validation, the fold, the write).
 //   mastery    GET /mastery/{user} throughput and latency at 32 connections;
 //   freshness  from POST /events of a quiz attempt to it being visible in GET /mastery, while a
 //              background load ingests 1,000 events/s; one run is --probes probes.
@@ -113,16 +113,18 @@ async function brainGroup({ runs, duration_s: duration }, wanted) {
       const recompute = { median_ms: medianOf(r.recompute, 'ms'), median_server_ms: medianOf(r.recompute, 'serverMs'), runs_ms: r.recompute.map((x) => x.ms) };
       const paged = { page_size: PAGE_SIZE, pages: r.paged[0].pages, bytes: r.paged[0].bytes, median_ms: medianOf(r.paged, 'ms'), runs_ms: r.paged.map((x) => x.ms) };
       const stream = { bytes: r.stream[0].bytes, median_ms: medianOf(r.stream, 'ms'), runs_ms: r.stream.map((x) => x.ms) };
-      const ratio = recompute.median_ms / paged.median_ms;
+      // The target is set against the Logger streaming the history to a plain client; the paged read,
+      // the Logger work a recompute waits for, is shown beside it.
+      const ratio = recompute.median_ms / stream.median_ms;
       Object.assign(details, { events: HISTORY, concepts: CONCEPTS, recompute, plain_client_paged: paged, plain_client_full_stream: stream });
       rows.push({
         figure: `Brain recompute of a ${format.int(HISTORY)}-event student (${CONCEPTS} concepts), end to end (ratio = Brain ÷ plain client)`,
         result: `${format.ms(recompute.median_ms)} (server ${format.ms(recompute.median_server_ms)})`,
-        reference: `plain client, ${paged.pages} pages of ${format.int(PAGE_SIZE)} as the Brain pages: ${format.ms(paged.median_ms)} (one full stream: ${format.ms(stream.median_ms)})`,
+        reference: `plain client, the whole history streamed: ${format.ms(stream.median_ms)} (${paged.pages} pages of ${format.int(PAGE_SIZE)}, as the Brain pages: ${format.ms(paged.median_ms)})`,
         ratio: format.times(ratio),
         target: `<= ${TARGET.recomputeTimes}x`,
         met: ratio <= TARGET.recomputeTimes,
-        values: { ms: recompute.median_ms, reference_ms: paged.median_ms, full_stream_ms: stream.median_ms, ratio },
+        values: { ms: recompute.median_ms, reference_ms: stream.median_ms, paged_ms: paged.median_ms, ratio },
       });
     }
 
