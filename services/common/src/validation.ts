@@ -21,6 +21,9 @@ export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
     verbose: true, // keeps each error's schema, so an anyOf failure can name its alternatives
   });
   addFormats(ajv);
+  // One spelling of a UUID: 32 hex digits in 8-4-4-4-12 groups, any case (stored lower-case).
+  // ajv-formats also takes `urn:uuid:<uuid>`, which would make one id two different keys.
+  ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
   ajv.addKeyword({
     keyword: MAX_JSON_BYTES,
     type: 'object',

@@ -96,6 +96,15 @@ describe('schema violations: 422 with one detail per violation', () => {
   test('event_id not a UUID', async () => {
     await expectRejected(post({ ...quiz('u', 'c'), event_id: 'abc' }), 422, 'validation_failed', ['/event_id']);
   });
+  test.each([
+    ['a URN', 'urn:uuid:9b2d6a3e-2f0c-4d36-9d7e-1f6c1b1f0a11'],
+    ['an upper-case URN', 'URN:UUID:9B2D6A3E-2F0C-4D36-9D7E-1F6C1B1F0A11'],
+    ['braces', '{9b2d6a3e-2f0c-4d36-9d7e-1f6c1b1f0a11}'],
+    ['no hyphens', '9b2d6a3e2f0c4d369d7e1f6c1b1f0a11'],
+  ])('event_id spelled as %s: 422, only the plain form is a UUID here', async (_name, id) => {
+    await expectRejected(post({ ...quiz('u', 'c'), event_id: id }), 422, 'validation_failed', ['/event_id']);
+    await expectRejected(post([{ ...quiz('u', 'c'), event_id: id }], '/events/batch'), 422, 'validation_failed', ['/0/event_id']);
+  });
   test('a body that is an array on the single-event route', async () => {
     await expectRejected(post([quiz('u', 'c')]), 422, 'validation_failed');
   });
