@@ -7,16 +7,21 @@ export interface ErrorDetail {
   reason: string;
 }
 
+/** An error answer names at most this many details, and counts the others in `details_omitted`. */
+export const MAX_ERROR_DETAILS = 100;
+
 export abstract class AppError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
+  readonly details: ErrorDetail[];
+  /** Details left out of `details`, beyond MAX_ERROR_DETAILS. */
+  readonly omitted: number;
 
-  constructor(
-    message: string,
-    readonly details: ErrorDetail[] = [],
-  ) {
+  constructor(message: string, details: ErrorDetail[] = [], omitted = 0) {
     super(message);
     this.name = new.target.name;
+    this.details = details.slice(0, MAX_ERROR_DETAILS);
+    this.omitted = omitted + Math.max(0, details.length - MAX_ERROR_DETAILS);
   }
 }
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { AppError, MethodNotAllowedError } from './errors.js';
 
 export interface ErrorBody {
-  error: { code: string; message: string; details: { path: string; reason: string }[] };
+  error: { code: string; message: string; details: { path: string; reason: string }[]; details_omitted?: number };
 }
 
 export function errorHandler(logger: Logger) {
@@ -15,7 +15,7 @@ export function errorHandler(logger: Logger) {
     } catch (err) {
       const appError = asAppError(err);
       if (appError) {
-        respond(ctx, appError.status, appError.code, appError.message, appError.details);
+        respond(ctx, appError.status, appError.code, appError.message, appError.details, appError.omitted);
         if (appError instanceof MethodNotAllowedError) ctx.set('Allow', appError.allowed.join(', '));
         return;
       }
@@ -30,9 +30,16 @@ export function errorHandler(logger: Logger) {
   };
 }
 
-function respond(ctx: Context, status: number, code: string, message: string, details: ErrorBody['error']['details'] = []) {
+function respond(
+  ctx: Context,
+  status: number,
+  code: string,
+  message: string,
+  details: ErrorBody['error']['details'] = [],
+  omitted = 0,
+) {
   ctx.status = status;
-  ctx.body = { error: { code, message, details } } satisfies ErrorBody;
+  ctx.body = { error: { code, message, details, ...(omitted > 0 ? { details_omitted: omitted } : {}) } } satisfies ErrorBody;
 }
 
 function asAppError(err: unknown): AppError | undefined {

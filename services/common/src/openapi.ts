@@ -15,6 +15,8 @@ export const errorBodySchema = {
         message: { type: 'string' },
         details: {
           type: 'array',
+          maxItems: 100,
+          description: 'At most 100; details_omitted counts the rest.',
           items: {
             type: 'object',
             required: ['path', 'reason'],
@@ -25,6 +27,7 @@ export const errorBodySchema = {
             },
           },
         },
+        details_omitted: { type: 'integer', minimum: 1, description: 'Details left out beyond the first 100; absent when none were.' },
       },
     },
   },

@@ -2,7 +2,7 @@
 // edge, against the same JSON Schemas that the OpenAPI document publishes.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { type ErrorDetail, ValidationError, BadRequestError } from './errors.js';
+import { type ErrorDetail, MAX_ERROR_DETAILS, ValidationError, BadRequestError } from './errors.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -105,20 +105,44 @@ function looseIntegerDetails(value: unknown, names: string[], prefix: string): E
   return details;
 }
 
+/**
+ * The details of an array whose items fail: item by item, keeping the first MAX_ERROR_DETAILS and
+ * counting the rest, so a large bad batch costs about what a good one of its size does instead of
+ * one error object per violation of every item at once.
+ */
+function itemDetails(validateItem: ValidateFunction, items: unknown[]): { details: ErrorDetail[]; omitted: number } {
+  const details: ErrorDetail[] = [];
+  let omitted = 0;
+  items.forEach((item, i) => {
+    if (validateItem(item)) return;
+    const found = toErrorDetails(validateItem.errors, `/${i}`);
+    const room = Math.max(0, MAX_ERROR_DETAILS - details.length);
+    details.push(...found.slice(0, room));
+    omitted += Math.max(0, found.length - room);
+  });
+  return { details, omitted };
+}
+
 /** A function that returns the value typed as T, or throws ValidationError (body) / BadRequestError (query, path). */
 export function compileValidator<T>(
   ajv: Ajv,
   schema: object,
   where: 'body' | 'query' | 'path',
 ): Validator<T> {
-  const validate: ValidateFunction = ajv.compile(schema);
+  // An array is checked as a whole (type, length) and then item by item (see itemDetails).
+  const { items, ...arrayShape } = schema as { items?: object };
+  const validate: ValidateFunction = ajv.compile(items === undefined ? schema : arrayShape);
+  const validateItem = items === undefined ? undefined : ajv.compile(items);
   const integers = where === 'body' ? [] : integerParameters(schema);
   return (value: unknown): T => {
     const loose = looseIntegerDetails(value, integers, `${where}:`);
     if (loose.length > 0) throw new BadRequestError(`Invalid ${where} parameters.`, loose);
-    if (validate(value)) return value as T;
-    const details = toErrorDetails(validate.errors, where === 'body' ? '' : `${where}:`);
-    if (where === 'body') throw new ValidationError('The request body does not match the schema.', details);
-    throw new BadRequestError(`Invalid ${where} parameters.`, details);
+    let details: ErrorDetail[] = [];
+    let omitted = 0;
+    if (!validate(value)) details = toErrorDetails(validate.errors, where === 'body' ? '' : `${where}:`);
+    else if (validateItem) ({ details, omitted } = itemDetails(validateItem, value as unknown[]));
+    if (details.length === 0) return value as T;
+    if (where === 'body') throw new ValidationError('The request body does not match the schema.', details, omitted);
+    throw new BadRequestError(`Invalid ${where} parameters.`, details, omitted);
   };
 }

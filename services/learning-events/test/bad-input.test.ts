@@ -20,7 +20,9 @@ async function expectRejected(
   const before = await storedCount(logger.url);
   const res = await send();
   expect(res.status).toBe(status);
-  expect(res.body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Array) } });
+  const { details_omitted: omitted, ...error } = res.body.error ?? {};
+  expect({ error }).toEqual({ error: { code, message: expect.any(String), details: expect.any(Array) } });
+  if (omitted !== undefined) expect(omitted).toBeGreaterThan(0);
   expect(JSON.stringify(res.body)).not.toMatch(/at .*\.js:\d+/); // never a stack trace
   for (const path of paths) expect(res.body.error.details.map((d: any) => d.path)).toContain(path);
   expect(await storedCount(logger.url)).toBe(before);
@@ -115,6 +117,15 @@ describe('batches: any invalid item names its index and nothing is stored', () =
     const batch = [quiz('u', 'c'), quiz('', 'c'), quiz('u', 'c'), { ...quiz('u', 'c'), extra: 1 }];
     const error = await expectRejected(post(batch, '/events/batch'), 422, 'validation_failed', ['/1/user_id', '/3/extra']);
     expect(error.details.every((d: any) => /^\/[13]\//.test(d.path))).toBe(true);
+  });
+  test('a batch bad in every item: the first 100 details and a count of the rest', async () => {
+    const item = { user_id: '', event_type: 'nope', concept_id: 'c', colour: 'red' };
+    const perItem = (await expectRejected(post([item], '/events/batch'), 422, 'validation_failed')).details.length;
+    expect(perItem).toBeGreaterThanOrEqual(3);
+    const items = Array.from({ length: 600 }, () => item);
+    const error = await expectRejected(post(items, '/events/batch'), 422, 'validation_failed', ['/0/user_id', '/0/event_type']);
+    expect(error.details).toHaveLength(100);
+    expect(error.details_omitted).toBe(600 * perItem - 100);
   });
   test('empty batch, over 1,000 items, not an array', async () => {
     await expectRejected(post([], '/events/batch'), 422, 'validation_failed');
