@@ -46,6 +46,27 @@ export function serviceConfigProperties(defaults: { port: number; databaseUrl: s
       description: 'sqlite:<path>, relative to the working directory or absolute.',
     },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    REQUEST_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 600000,
+      default: 30000,
+      description: 'A client must have sent its whole request (headers and body) within this long.',
+    },
+    HEADERS_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 600000,
+      default: 10000,
+      description: 'A client must have sent its request headers within this long; at most REQUEST_TIMEOUT_MS.',
+    },
+    MAX_CONNECTIONS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000000,
+      default: 1024,
+      description: 'Open connections per process; further ones are closed at once.',
+    },
     SHUTDOWN_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 },
     SHUTDOWN_DELAY_MS: {
       type: 'integer',
@@ -62,6 +83,9 @@ export interface ServiceConfig {
   HOST: string;
   DATABASE_URL: string;
   LOG_LEVEL: string;
+  REQUEST_TIMEOUT_MS: number;
+  HEADERS_TIMEOUT_MS: number;
+  MAX_CONNECTIONS: number;
   SHUTDOWN_TIMEOUT_MS: number;
   SHUTDOWN_DELAY_MS: number;
 }

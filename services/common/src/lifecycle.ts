@@ -24,8 +24,22 @@ export interface ServeOptions {
 }
 
 export async function serve(options: ServeOptions): Promise<Server> {
-  const { app, logger } = options;
-  const server = createServer(app.callback());
+  const { app, logger, config } = options;
+  if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {
+    throw new Error('HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS');
+  }
+  // Bounds on what a client may hold: a slow or stalled request is answered 408 and closed, and
+  // connections past the limit are closed at once. Node checks the timeouts every
+  // connectionsCheckingInterval, so that is kept well below them.
+  const server = createServer(
+    {
+      requestTimeout: config.REQUEST_TIMEOUT_MS,
+      headersTimeout: config.HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(1000, config.HEADERS_TIMEOUT_MS / 2),
+    },
+    app.callback(),
+  );
+  server.maxConnections = config.MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.config.PORT, options.config.HOST, () => resolve());
