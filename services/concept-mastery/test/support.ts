@@ -6,6 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { makeTempDir, startService, type ServiceProcess } from '../../../test-support/service-process.js';
 import { request } from '../../../test-support/http.js';
+import { eventually, metric } from '../../../test-support/polling.js';
+
+export { eventually, metric };
 
 export interface Stack {
   logger: ServiceProcess;
@@ -147,25 +150,6 @@ export async function readMastery(brainUrl: string, userId: string, keep: { last
   const res = await request<any[]>(`${brainUrl}/mastery/${encodeURIComponent(userId)}`);
   expect(res.status).toBe(200);
   return res.body.map(({ updated_at: _u, last_event_at, ...rest }) => (keep.lastEventAt ? { ...rest, last_event_at } : rest));
-}
-
-/** A sample's value in the Prometheus text, e.g. metric(text, 'mastery_feed_cursor_seq'). */
-export async function metric(serviceUrl: string, sample: string): Promise<number> {
-  const text = (await request<string>(`${serviceUrl}/metrics`)).body;
-  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
-}
-
-/**
- * Polls until `check` holds. Gives up after `timeoutMs` with an error that says so, well before
- * the test's own timeout, so a behaviour that never comes fails clearly rather than by jest's timer.
- */
-export async function eventually(check: () => Promise<boolean>, pollMs = 25, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`the awaited condition did not hold within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
 }
 
 /** Waits until the Brain's consumer has applied the feed up to `seq`. */

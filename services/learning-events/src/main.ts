@@ -1,7 +1,7 @@
 // Process entry: config -> database + migrations -> listen -> graceful shutdown on signals.
 import { bootService, serve } from '@learning-analytics/common';
 import { loadConfig } from './config.js';
-import { createLoggerMetrics } from './metrics.js';
+import { createLoggerMetrics, registerFeedWaitersGauge } from './metrics.js';
 import { EventWriter } from './data/event-writer.js';
 import { createApp } from './app.js';
 import { migrations } from '../migrations/index.js';
@@ -18,6 +18,7 @@ const writer = await EventWriter.start(config.DATABASE_URL, metrics, (err) => {
   logger.flush();
   process.exit(1);
 });
+registerFeedWaitersGauge(serviceMetrics.registry, () => writer.waiting);
 const app = createApp({ db, config, logger, metrics, writer, state, version });
 
 await serve({

@@ -1,5 +1,5 @@
 // The Learning Events Service's own metrics, on the service registry.
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface LoggerMetrics {
   eventsIngested: Counter<'event_type'>;
@@ -35,4 +35,16 @@ export function createLoggerMetrics(registry: Registry): LoggerMetrics {
       registers: [registry],
     }),
   };
+}
+
+/** The long polls on GET /feed waiting for a commit, read from `waiting` at each scrape. */
+export function registerFeedWaitersGauge(registry: Registry, waiting: () => number): void {
+  new Gauge({
+    name: 'feed_long_polls_waiting',
+    help: 'GET /feed requests waiting for the next commit.',
+    registers: [registry],
+    collect() {
+      this.set(waiting());
+    },
+  });
 }

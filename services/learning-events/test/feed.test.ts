@@ -1,6 +1,12 @@
 // GET /feed: every event in commit order after a sequence number, continued from next_after.
+import { randomUUID } from 'node:crypto';
+import { get } from 'node:http';
 import { request } from '../../../test-support/http.js';
+import { eventually, metric } from '../../../test-support/polling.js';
 import { quiz, startLogger, type LoggerUnderTest } from './support.js';
+
+/** A GET whose client can be made to go away mid-request (destroy()). */
+const httpGet = (url: string) => get(url).on('error', () => undefined);
 
 let logger: LoggerUnderTest;
 beforeAll(async () => (logger = await startLogger()));
@@ -61,4 +67,37 @@ test('head_seq is the real head, also when the caller asks past it', async () =>
   const res = await request(`${logger.url}/feed?after=${head + 1000}`);
   expect(res.status).toBe(200);
   expect(res.body).toEqual({ events: [], next_after: head + 1000, head_seq: head });
+});
+
+describe('long polls', () => {
+  const waiting = () => metric(logger.url, 'feed_long_polls_waiting');
+  const headNow = async () => (await request(`${logger.url}/feed?after=0&limit=1`)).body.head_seq as number;
+
+  test('a client that goes away stops waiting at once', async () => {
+    const head = await headNow();
+    const clients = Array.from({ length: 10 }, () => httpGet(`${logger.url}/feed?after=${head}&wait_ms=5000`));
+    await eventually(async () => (await waiting()) === 10, 25, 4000);
+    for (const client of clients) client.destroy();
+    await eventually(async () => (await waiting()) === 0, 25, 4000);
+  });
+
+  test('a page that has events answers without registering a wait', async () => {
+    const res = await request(`${logger.url}/feed?after=0&limit=2&wait_ms=5000`);
+    expect(res.body.events).toHaveLength(2);
+    expect(await waiting()).toBe(0);
+  });
+
+  test('a commit that stores nothing (a retried duplicate) wakes no long poll; the next real one does', async () => {
+    const retried = { ...quiz('duplicate-poller', 'c'), event_id: randomUUID() };
+    expect((await request(`${logger.url}/events`, { json: retried })).status).toBe(201);
+    const head = await headNow();
+    let answered = false;
+    const polling = request(`${logger.url}/feed?after=${head}&wait_ms=5000`).then((res) => ((answered = true), res));
+    await eventually(async () => (await waiting()) === 1, 25, 4000);
+    expect((await request(`${logger.url}/events`, { json: retried })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect({ answered, waiting: await waiting() }).toEqual({ answered: false, waiting: 1 });
+    const posted = await request(`${logger.url}/events`, { json: quiz('duplicate-poller', 'c') });
+    expect((await polling).body.events.map((e: any) => e.event_id)).toEqual([posted.body.event_id]);
+  });
 });

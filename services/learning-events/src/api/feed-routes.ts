@@ -13,13 +13,21 @@ export function feedRouter({ db, writer, state }: { db: Knex; writer: EventWrite
   const router = new Router();
   router.get('/feed', async (ctx) => {
     const { after, limit, wait_ms } = validateFeedQuery({ ...ctx.query });
-    // Listen before reading, so a commit landing between the read and the wait is not missed.
-    const nextCommit = wait_ms > 0 ? writer.waitForCommit(wait_ms) : undefined;
     const readPage = () => readEventPage(limit, (last, n) => listFeedPage(db, last ? Number(last.seq) : after, n));
-    let page = await readPage();
-    if (page.count === 0 && nextCommit && !state.draining) {
-      await nextCommit;
+    // Listen before reading, so a commit landing between the read and the wait is not missed; stop
+    // listening as soon as the answer is known or the client has gone.
+    const nextCommit = wait_ms > 0 ? writer.waitForCommit(wait_ms) : undefined;
+    let page;
+    if (nextCommit) ctx.res.once('close', nextCommit.cancel);
+    try {
       page = await readPage();
+      if (page.count === 0 && nextCommit && !state.draining) {
+        await nextCommit.ended;
+        page = await readPage();
+      }
+    } finally {
+      nextCommit?.cancel();
+      if (nextCommit) ctx.res.off('close', nextCommit.cancel);
     }
     const head = await headSeq(db);
     const nextAfter = page.last ? Number(page.last.seq) : after;

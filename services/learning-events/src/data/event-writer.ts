@@ -76,17 +76,27 @@ export class EventWriter {
     });
   }
 
-  /** Resolves at the next commit, or after `timeoutMs`, or when released: whichever comes first. */
-  waitForCommit(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
+  /**
+   * A wait that ends at the next commit that stores an event, after `timeoutMs`, when released, or
+   * when cancelled, whichever comes first. Every way out removes it: call `cancel` once done with it.
+   */
+  waitForCommit(timeoutMs: number): { ended: Promise<void>; cancel: () => void } {
+    let cancel!: () => void;
+    const ended = new Promise<void>((resolve) => {
+      cancel = () => {
         clearTimeout(timer);
-        this.commitWaiters.delete(done);
+        this.commitWaiters.delete(cancel);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
-      this.commitWaiters.add(done);
+      const timer = setTimeout(cancel, timeoutMs);
+      this.commitWaiters.add(cancel);
     });
+    return { ended, cancel };
+  }
+
+  /** Long polls waiting for a commit right now. */
+  get waiting(): number {
+    return this.commitWaiters.size;
   }
 
   /** Wakes every waitForCommit caller now. */
@@ -124,7 +134,8 @@ export class EventWriter {
       }
       this.metrics.commitDuration.observe(message.seconds);
       this.metrics.writeBatchSize.observe(message.inserted);
-      this.releaseWaiters();
+      // A commit of retried duplicates only stored nothing: the feed has nothing new to show.
+      if (message.inserted > 0) this.releaseWaiters();
     } else if (message?.kind === 'failed') {
       const err = Object.assign(new Error(message.message), message.code ? { code: message.code } : {});
       for (const append of this.inFlight.splice(0, message.appends)) append.reject(err);
