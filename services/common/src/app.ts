@@ -9,7 +9,7 @@ import { trace } from '@opentelemetry/api';
 import type { ServiceMetrics } from './metrics.js';
 import { errorHandler } from './http-errors.js';
 import { apiDocsRouter } from './api-docs.js';
-import { MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from './errors.js';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from './errors.js';
 
 /** Shared by the app and the lifecycle: once draining, readiness fails and connections close. */
 export class ServiceState {
@@ -82,6 +82,7 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
     }
   });
   app.use(errorHandler(logger));
+  app.use(rejectMalformedPath);
   app.use(async function answerUnroutedAsJson(ctx: Context, next: Next) {
     await next();
     if (ctx.body !== undefined && ctx.body !== null) return;
@@ -101,6 +102,21 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
+}
+
+/**
+ * A path that is not valid percent-encoded UTF-8 (`%ZZ`, a lone `%E9`, an overlong `%C0%AF`) is a
+ * bad request: the router would otherwise use the undecodable text as a literal id.
+ */
+async function rejectMalformedPath(ctx: Context, next: Next): Promise<void> {
+  try {
+    decodeURIComponent(ctx.path);
+  } catch {
+    throw new BadRequestError('The request path is not valid percent-encoded UTF-8.', [
+      { path: 'path:', reason: 'malformed percent-encoding' },
+    ]);
+  }
+  await next();
 }
 
 function systemRouter({ metrics, state, checkReady }: ServiceAppOptions): Router {

@@ -2,6 +2,7 @@
 // edge, against the same JSON Schemas that the OpenAPI document publishes.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { Type } from '@sinclair/typebox';
 import { type ErrorDetail, MAX_ERROR_DETAILS, ValidationError, BadRequestError } from './errors.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.
@@ -43,6 +44,16 @@ export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
   return ajv;
 }
 
+/**
+ * The ids of students and concepts, in bodies and paths alike: 1-128 characters, no control
+ * characters or unpaired surrogates, and not `.` or `..`, which URLs treat as path steps (a
+ * client's URL library would turn /events/.. into /), so such an id could be stored but never read.
+ */
+const IDENTIFIER_PATTERN = '^(?!\\.{1,2}$)[^\\p{Cc}\\p{Cs}]+$';
+
+export const identifierSchema = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 128, pattern: IDENTIFIER_PATTERN, description });
+
 export function toErrorDetails(errors: ErrorObject[] | null | undefined, prefix = ''): ErrorDetail[] {
   const all = errors ?? [];
   // An `anyOf` failure already says what was wanted; its branches' own errors only add noise.
@@ -64,6 +75,10 @@ function describe(e: ErrorObject): string {
       return 'is required';
     case 'additionalProperties':
       return 'is not an allowed field';
+    case 'pattern':
+      return e.schema === IDENTIFIER_PATTERN
+        ? 'must hold no control characters or unpaired surrogates, and must not be "." or ".."'
+        : (e.message ?? 'is invalid');
     case 'enum':
       return `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
     case 'anyOf': {

@@ -1,11 +1,8 @@
 // The JSON Schemas of the Concept Mastery API, and of the Learning Events Service's answers that
 // the client accepts. ajv validates with them; the OpenAPI document publishes the API ones.
 import { Type, type Static } from '@sinclair/typebox';
+import { identifierSchema as identifier } from '@learning-analytics/common';
 import { SKIP_REASONS } from './domain/mastery-model.js';
-
-/** 1-128 characters, none of them control characters or unpaired surrogates (the Logger's rule). */
-const identifier = (description: string) =>
-  Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\p{Cc}\\p{Cs}]+$', description });
 
 export const userPathSchema = Type.Object({ user_id: identifier('The student.') });
 export const userConceptPathSchema = Type.Object({

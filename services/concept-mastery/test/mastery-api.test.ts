@@ -1,5 +1,6 @@
 // The seed's flow end to end, grading edge cases, idempotent recompute, unknown students and
 // concepts, and the operational endpoints: both services as real processes.
+import { rawGet } from '../../../test-support/raw-http.js';
 import { request } from '../../../test-support/http.js';
 import {
   caughtUp,
@@ -203,6 +204,11 @@ describe('bad input gets the common error body, never a 500', () => {
     ['recompute of an invalid user_id', 'POST', '/mastery/recompute/%01'],
   ])('%s: 400', async (_name, method, path) => {
     const res = await request(`${stack.brain.url}${path}`, { method });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: { code: 'bad_request', message: expect.any(String), details: [expect.objectContaining({ path: expect.stringMatching(/^path:/) })] } });
+  });
+  test.each(['/mastery/%2E%2E', '/mastery/u/..', '/mastery/%E9', '/mastery/%ZZ/c'])('%s: 400', async (path) => {
+    const res = await rawGet(stack.brain.url, path);
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: { code: 'bad_request', message: expect.any(String), details: [expect.objectContaining({ path: expect.stringMatching(/^path:/) })] } });
   });

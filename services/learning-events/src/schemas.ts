@@ -1,16 +1,13 @@
 // The JSON Schemas of the Learning Events API. ajv validates requests with them and the OpenAPI
 // document publishes them, so the two cannot drift.
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_JSON_BYTES } from '@learning-analytics/common';
+import { MAX_JSON_BYTES, identifierSchema as identifier } from '@learning-analytics/common';
 
 export const MAX_BATCH_ITEMS = 1000;
 export const MAX_DETAILS_BYTES = 16 * 1024;
 export const MAX_PAGE_LIMIT = 10_000;
 export const MAX_FEED_WAIT_MS = 5_000;
 
-/** 1-128 characters, none of them control characters or unpaired surrogates. */
-const identifier = (description: string) =>
-  Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\p{Cc}\\p{Cs}]+$', description });
 
 const rfc3339 = (description: string) => Type.String({ format: 'date-time', description });
 

@@ -1,5 +1,6 @@
 // Every class of bad input gets its documented status and JSON error body, and stores nothing.
 import { request } from '../../../test-support/http.js';
+import { rawGet } from '../../../test-support/raw-http.js';
 import { quiz, startLogger, storedCount, type LoggerUnderTest } from './support.js';
 
 let logger: LoggerUnderTest;
@@ -94,6 +95,14 @@ describe('schema violations: 422 with one detail per violation', () => {
     const deep = `${'['.repeat(6000)}${']'.repeat(6000)}`;
     const body = `{"user_id":"u","event_type":"video_watched","concept_id":"c","event_details":{"a":${deep}}}`;
     await expectRejected(postRaw(body), 422, 'validation_failed', ['/event_details']);
+  });
+  test.each([
+    ['user_id', '.'],
+    ['user_id', '..'],
+    ['concept_id', '..'],
+  ])('%s of dots only (%s): 422, it could never be read back by URL', async (field, id) => {
+    const error = await expectRejected(post({ ...quiz('u', 'c'), [field]: id }), 422, 'validation_failed', [`/${field}`]);
+    expect(error.details[0].reason).toMatch(/must not be "\." or "\.\."/);
   });
   test('event_id not a UUID', async () => {
     await expectRejected(post({ ...quiz('u', 'c'), event_id: 'abc' }), 422, 'validation_failed', ['/event_id']);
@@ -197,6 +206,23 @@ describe('bad query and path parameters: 400', () => {
       const name = /[?&](\w+)=[^&]*$/.exec(path)![1]!;
       const error = await expectRejected(() => request(`${logger.url}${path}`), 400, 'bad_request', [`query:/${name}`]);
       expect(error.details).toEqual([{ path: `query:/${name}`, reason: expect.stringMatching(/decimal integer/) }]);
+    },
+  );
+
+  test.each([
+    ['/events/%ZZ', 'not a percent-escape'],
+    ['/events/%E9', 'a lone byte that is no UTF-8'],
+    ['/events/%C0%AF', 'overlong UTF-8'],
+    ['/events/u/%ED%A0%80', 'an encoded surrogate'],
+  ])('%s (%s): 400, never a literal id', async (path) => {
+    await expectRejected(() => rawGet(logger.url, path), 400, 'bad_request', ['path:']);
+  });
+
+  test.each(['/events/.', '/events/..', '/events/%2E%2E', '/events/u/%2e', '/events/u/..'])(
+    '%s: 400, an id of dots cannot be named in a URL',
+    async (path) => {
+      const error = await expectRejected(() => rawGet(logger.url, path), 400, 'bad_request');
+      expect(error.details.map((d: any) => d.path)).toEqual([expect.stringMatching(/^path:\/(user_id|concept_id)$/)]);
     },
   );
 
