@@ -25,6 +25,9 @@ export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
   // One spelling of a UUID: 32 hex digits in 8-4-4-4-12 groups, any case (stored lower-case).
   // ajv-formats also takes `urn:uuid:<uuid>`, which would make one id two different keys.
   ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  // RFC 3339 as its grammar says: ajv-formats also takes offsets without a colon or minutes
+  // (+0530, +05) and a space for the T.
+  ajv.addFormat('date-time', { type: 'string', validate: isRfc3339DateTime });
   ajv.addKeyword({
     keyword: MAX_JSON_BYTES,
     type: 'object',
@@ -54,6 +57,21 @@ const IDENTIFIER_PATTERN = '^(?!\\.{1,2}$)[^\\p{Cc}\\p{Cs}]+$';
 export const identifierSchema = (description: string) =>
   Type.String({ minLength: 1, maxLength: 128, pattern: IDENTIFIER_PATTERN, description });
 
+const RFC3339_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** A date-time of RFC 3339 section 5.6: the fields in range, a leap second's 60 included. */
+export function isRfc3339DateTime(text: string): boolean {
+  const match = RFC3339_DATE_TIME.exec(text);
+  if (!match) return false;
+  // An offset of Z has no hour and minute groups: those count as 0.
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match.slice(1).map((group) => Number(group ?? 0));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return (
+    month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth &&
+    hour! <= 23 && minute! <= 59 && second! <= 60 && offsetHour! <= 23 && offsetMinute! <= 59
+  );
+}
+
 export function toErrorDetails(errors: ErrorObject[] | null | undefined, prefix = ''): ErrorDetail[] {
   const all = errors ?? [];
   // An `anyOf` failure already says what was wanted; its branches' own errors only add noise.
@@ -75,6 +93,10 @@ function describe(e: ErrorObject): string {
       return 'is required';
     case 'additionalProperties':
       return 'is not an allowed field';
+    case 'format':
+      return (e.params as { format: string }).format === 'date-time'
+        ? 'must be an RFC 3339 time with an offset: YYYY-MM-DDThh:mm:ss[.fraction] then Z or +hh:mm / -hh:mm'
+        : (e.message ?? 'is invalid');
     case 'pattern':
       return e.schema === IDENTIFIER_PATTERN
         ? 'must hold no control characters or unpaired surrogates, and must not be "." or ".."'

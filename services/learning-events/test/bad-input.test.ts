@@ -86,6 +86,17 @@ describe('schema violations: 422 with one detail per violation', () => {
     await expectRejected(post({ ...quiz('u', 'c'), timestamp: 'yesterday' }), 422, 'validation_failed', ['/timestamp']);
     await expectRejected(post({ ...quiz('u', 'c'), timestamp: '2024-02-30T10:00:00Z' }), 422, 'validation_failed', ['/timestamp']);
   });
+  test.each([
+    ['an offset without a colon', '2024-01-01T10:00:00+0530'],
+    ['an offset of hours only', '2024-01-01T10:00:00+05'],
+    ['a space for the T', '2024-01-01 10:00:00Z'],
+    ['an offset past 23:59', '2024-01-01T10:00:00+24:00'],
+    ['hour 24', '2024-01-01T24:00:00Z'],
+    ['no seconds', '2024-01-01T10:00Z'],
+  ])('timestamp with %s: 422 naming the RFC 3339 form', async (_name, timestamp) => {
+    const error = await expectRejected(post({ ...quiz('u', 'c'), timestamp }), 422, 'validation_failed', ['/timestamp']);
+    expect(error.details).toEqual([{ path: '/timestamp', reason: expect.stringMatching(/RFC 3339 .*Z or \+hh:mm/) }]);
+  });
   test('timestamp outside years 0000-9999 once in UTC, or a leap second', async () => {
     for (const timestamp of ['9999-12-31T23:59:59-23:59', '0000-01-01T00:00:00+23:59', '2016-12-31T23:59:60Z']) {
       await expectRejected(post({ ...quiz('u', 'c'), timestamp }), 422, 'validation_failed', ['/timestamp']);

@@ -38,6 +38,15 @@ describe('learning-events happy paths', () => {
     expect(timeline.body).toEqual([res.body]);
   });
 
+  test.each([
+    ['lower-case t and z', '2024-05-01t08:00:00z', '2024-05-01T08:00:00.000Z'],
+    ['a negative offset with a fraction', '2024-05-01T03:30:00.25-04:30', '2024-05-01T08:00:00.250Z'],
+  ])('a timestamp with %s is RFC 3339 too, and is stored in UTC', async (_name, timestamp, utc) => {
+    const res = await postJson(`${logger.url}/events`, { user_id: 'rfc3339', event_type: 'video_watched', concept_id: 'c', timestamp });
+    expect(res.status).toBe(201);
+    expect(res.body.timestamp).toBe(utc);
+  });
+
   test('POST /events/ (trailing slash) is the same endpoint', async () => {
     const res = await postJson(`${logger.url}/events/`, { user_id: 'bob', event_type: 'video_watched', concept_id: 'fractions' });
     expect(res.status).toBe(201);

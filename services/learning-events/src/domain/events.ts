@@ -60,7 +60,7 @@ const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
  * store and give back as RFC 3339: a leap second, or an offset that moves it out of years 0000-9999.
  */
 export function parseInstant(text: string): number | undefined {
-  const ms = Date.parse(text);
+  const ms = Date.parse(text.toUpperCase()); // RFC 3339 allows a lower-case t and z; Date.parse does not
   return ms >= EARLIEST_INSTANT && ms <= LATEST_INSTANT ? ms : undefined; // NaN fails both
 }
 
