@@ -10,6 +10,33 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 
 /** Custom keyword: the value, serialized as JSON, is at most this many UTF-8 bytes. */
 export const MAX_JSON_BYTES = 'x-max-json-bytes';
+/**
+ * Keyword: every number inside is stored exactly as sent. JSON.parse turns 1e400 into Infinity
+ * (stored as null) and rounds integers past 2^53 (another number): both are refused instead.
+ */
+export const EXACT_NUMBERS = 'x-exact-numbers';
+
+/**
+ * The JSON Pointer of the first number in `value` that may not be what was sent: not finite, or
+ * integer-valued beyond 2^53 - 1 (from the parsed value alone, 1e20 and a rounded 20-digit literal
+ * look the same). A loop, not recursion: nesting too deep for the stack is another keyword's error.
+ */
+function firstInexactNumber(value: unknown): string | undefined {
+  const pending: Array<[unknown, string]> = [[value, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, path] = next;
+    if (typeof item === 'number') {
+      if (!Number.isFinite(item) || (Number.isInteger(item) && !Number.isSafeInteger(item))) return path;
+    } else if (typeof item === 'object' && item !== null) {
+      const entries = Object.entries(item);
+      for (let i = entries.length - 1; i >= 0; i -= 1) {
+        const [key, child] = entries[i]!;
+        pending.push([child, `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`]);
+      }
+    }
+  }
+  return undefined;
+}
 
 export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
   const ajv = new Ajv({
@@ -42,6 +69,18 @@ export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
       }
       if (message) (maxJsonBytes as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: MAX_JSON_BYTES, message, params: { limit } }];
       return message === undefined;
+    },
+  });
+  ajv.addKeyword({
+    keyword: EXACT_NUMBERS,
+    schemaType: 'boolean',
+    errors: true,
+    validate: function exactNumbers(wanted: boolean, data: unknown) {
+      const at = wanted ? firstInexactNumber(data) : undefined;
+      if (at === undefined) return true;
+      const message = `holds a number that cannot be stored as sent${at ? ` (at ${at})` : ''}: numbers must be finite, and integer values at most 9007199254740991 in size (send larger ones as strings)`;
+      (exactNumbers as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: EXACT_NUMBERS, message, params: {} }];
+      return false;
     },
   });
   return ajv;

@@ -1,7 +1,7 @@
 // The JSON Schemas of the Learning Events API. ajv validates requests with them and the OpenAPI
 // document publishes them, so the two cannot drift.
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_JSON_BYTES, identifierSchema as identifier } from '@learning-analytics/common';
+import { EXACT_NUMBERS, MAX_JSON_BYTES, identifierSchema as identifier } from '@learning-analytics/common';
 
 export const MAX_BATCH_ITEMS = 1000;
 export const MAX_DETAILS_BYTES = 16 * 1024;
@@ -20,6 +20,7 @@ const eventDetailsSchema = Type.Object(
     additionalProperties: true,
     default: {},
     [MAX_JSON_BYTES]: MAX_DETAILS_BYTES,
+    [EXACT_NUMBERS]: true,
     description: `Free-form details, at most ${MAX_DETAILS_BYTES} bytes as JSON. A quiz_attempt must hold score or correct.`,
   },
 );

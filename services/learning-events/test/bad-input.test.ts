@@ -115,6 +115,17 @@ describe('schema violations: 422 with one detail per violation', () => {
     const error = await expectRejected(post({ ...quiz('u', 'c'), [field]: id }), 422, 'validation_failed', [`/${field}`]);
     expect(error.details[0].reason).toMatch(/must not be "\." or "\.\."/);
   });
+  test.each([
+    ['beyond double range', '{"n":1e400}', '/n'],
+    ['negative beyond double range', '{"deep":{"n":-1e400}}', '/deep/n'],
+    ['an integer past 2^53 that would lose digits', '{"id":9007199254740993}', '/id'],
+    ['inside an array', '{"list":[1,2,18446744073709551616]}', '/list/2'],
+    ['integer-valued past 2^53, however written', '{"a":{"b~c/d":1e20}}', '/a/b~0c~1d'],
+  ])('a number in event_details %s: 422, nothing else is stored in its place', async (_name, details, at) => {
+    const body = `{"user_id":"u","event_type":"video_watched","concept_id":"c","event_details":${details}}`;
+    const error = await expectRejected(postRaw(body), 422, 'validation_failed', ['/event_details']);
+    expect(error.details[0].reason).toContain(`(at ${at})`);
+  });
   test('event_id not a UUID', async () => {
     await expectRejected(post({ ...quiz('u', 'c'), event_id: 'abc' }), 422, 'validation_failed', ['/event_id']);
   });

@@ -38,6 +38,13 @@ describe('learning-events happy paths', () => {
     expect(timeline.body).toEqual([res.body]);
   });
 
+  test('numbers in event_details come back exactly as sent: the largest exact integers, fractions, exponents', async () => {
+    const body = '{"user_id":"exact","event_type":"video_watched","concept_id":"c","event_details":{"max":9007199254740991,"min":-9007199254740991,"half":0.5,"tiny":1e-300,"fraction":1.5e-10}}';
+    const res = await request(`${logger.url}/events`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(201);
+    expect(res.body.event_details).toEqual({ max: 9007199254740991, min: -9007199254740991, half: 0.5, tiny: 1e-300, fraction: 1.5e-10 });
+  });
+
   test.each([
     ['lower-case t and z', '2024-05-01t08:00:00z', '2024-05-01T08:00:00.000Z'],
     ['a negative offset with a fraction', '2024-05-01T03:30:00.25-04:30', '2024-05-01T08:00:00.250Z'],
