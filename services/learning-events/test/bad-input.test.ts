@@ -35,8 +35,13 @@ const postRaw = (body: string, contentType = 'application/json', path = '/events
   request(`${logger.url}${path}`, { method: 'POST', body, headers: { 'content-type': contentType } });
 
 describe('malformed JSON: 400', () => {
-  test.each([['{"user_id": '], ['not json'], ['{"a":1}}'], ['"a string"'], ['42']])('%s', async (body) => {
+  test.each([['{"user_id": '], ['not json'], ['{"a":1}}'], [''], ['   ']])('%j', async (body) => {
     await expectRejected(postRaw(body), 400, 'malformed_json');
+    await expectRejected(postRaw(body, 'application/json', '/events/batch'), 400, 'malformed_json');
+  });
+  test.each([['"a string"'], ['42'], ['null'], ['true']])('valid JSON of the wrong shape, %s: 422, not a parse error', async (body) => {
+    await expectRejected(postRaw(body), 422, 'validation_failed', ['']);
+    await expectRejected(postRaw(body, 'application/json', '/events/batch'), 422, 'validation_failed', ['']);
   });
 });
 
@@ -180,6 +185,12 @@ describe('transport-level problems', () => {
     const batch = Array.from({ length: 300 }, () => quiz('u', 'c', { score: 5, note: 'y'.repeat(300) }));
     await expectRejected(post(batch, '/events/batch'), 413, 'payload_too_large');
   });
+  test.each(['application/json; charset=latin1', 'application/json; charset=utf-16', 'application/vnd.example+json; charset=iso-8859-1'])(
+    'a charset other than UTF-8 (%s): 415, never decoded as something else',
+    async (contentType) => {
+      await expectRejected(postRaw(JSON.stringify(quiz('u', 'c')), contentType), 415, 'unsupported_media_type');
+    },
+  );
   test('non-JSON content type: 415', async () => {
     await expectRejected(postRaw('user_id=u', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type');
     await expectRejected(postRaw(JSON.stringify(quiz('u', 'c')), 'text/plain'), 415, 'unsupported_media_type');

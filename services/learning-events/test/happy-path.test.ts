@@ -38,6 +38,17 @@ describe('learning-events happy paths', () => {
     expect(timeline.body).toEqual([res.body]);
   });
 
+  test.each(['application/json; charset=UTF-8', 'application/json;charset=utf8', 'application/vnd.example+json', 'application/merge-patch+json'])(
+    'a JSON body sent as %s is parsed like application/json',
+    async (contentType) => {
+      const json = JSON.stringify({ user_id: 'content-types', event_type: 'video_watched', concept_id: 'c' });
+      const single = await request(`${logger.url}/events`, { method: 'POST', body: json, headers: { 'content-type': contentType } });
+      expect(single.status).toBe(201);
+      const batch = await request(`${logger.url}/events/batch`, { method: 'POST', body: `[${json}]`, headers: { 'content-type': contentType } });
+      expect(batch.status).toBe(201);
+    },
+  );
+
   test('numbers in event_details come back exactly as sent: the largest exact integers, fractions, exponents', async () => {
     const body = '{"user_id":"exact","event_type":"video_watched","concept_id":"c","event_details":{"max":9007199254740991,"min":-9007199254740991,"half":0.5,"tiny":1e-300,"fraction":1.5e-10}}';
     const res = await request(`${logger.url}/events`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
