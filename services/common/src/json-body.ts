@@ -36,9 +36,39 @@ export function jsonBody(options: { limitBytes: number }) {
     if (declaredLength > options.limitBytes) {
       throw new PayloadTooLargeError(`The request body exceeds the limit of ${options.limitBytes} bytes.`);
     }
+    const utf8 = watchUtf8(ctx);
     await parse(ctx, async () => {
+      if (!utf8.valid()) throw new BadRequestError('The request body is not valid UTF-8.', [{ path: '', reason: 'invalid UTF-8' }]);
       if ((ctx.request as { rawBody?: string }).rawBody?.trim() === '') throw new MalformedJsonError('The request body is empty.');
       await next();
     });
+  };
+}
+
+/**
+ * Checks the body's bytes as the parser reads them. The parser decodes invalid UTF-8 into U+FFFD
+ * without a word, so two different ids would arrive as one. A compressed body is not watched: its
+ * bytes here are not the text (the parser inflates it).
+ */
+function watchUtf8(ctx: Context): { valid(): boolean } {
+  const encoding = ctx.get('content-encoding');
+  if (encoding !== '' && encoding.toLowerCase() !== 'identity') return { valid: () => true };
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let valid = true;
+  const check = (bytes?: Buffer) => {
+    if (!valid) return;
+    try {
+      decoder.decode(bytes, { stream: bytes !== undefined });
+    } catch {
+      valid = false;
+    }
+  };
+  ctx.req.on('data', check);
+  return {
+    valid() {
+      ctx.req.off('data', check);
+      check(); // a sequence cut off at the end of the body
+      return valid;
+    },
   };
 }

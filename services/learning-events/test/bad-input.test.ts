@@ -185,6 +185,24 @@ describe('transport-level problems', () => {
     const batch = Array.from({ length: 300 }, () => quiz('u', 'c', { score: 5, note: 'y'.repeat(300) }));
     await expectRejected(post(batch, '/events/batch'), 413, 'payload_too_large');
   });
+  test.each([
+    ['a Latin-1 é', [0xe9]],
+    ['an overlong slash', [0xc0, 0xaf]],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+    ['a sequence cut short', [0xe2, 0x82]],
+  ])('invalid UTF-8 in the body (%s): 400, never stored with replacement characters', async (_name, bytes) => {
+    const body = Buffer.concat([
+      Buffer.from('{"user_id":"caf'),
+      Buffer.from(bytes),
+      Buffer.from('","event_type":"video_watched","concept_id":"c"}'),
+    ]);
+    const send = async () => {
+      const res = await fetch(`${logger.url}/events`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      return { status: res.status, body: await res.json() };
+    };
+    const error = await expectRejected(send, 400, 'bad_request');
+    expect(error.message).toMatch(/UTF-8/);
+  });
   test.each(['application/json; charset=latin1', 'application/json; charset=utf-16', 'application/vnd.example+json; charset=iso-8859-1'])(
     'a charset other than UTF-8 (%s): 415, never decoded as something else',
     async (contentType) => {

@@ -49,6 +49,13 @@ describe('learning-events happy paths', () => {
     },
   );
 
+  test('ids in any script, sent as UTF-8, come back byte for byte', async () => {
+    const user_id = 'élève-学生-🙂';
+    const res = await postJson(`${logger.url}/events`, { user_id, event_type: 'video_watched', concept_id: 'naïve' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ user_id, concept_id: 'naïve' });
+  });
+
   test('numbers in event_details come back exactly as sent: the largest exact integers, fractions, exponents', async () => {
     const body = '{"user_id":"exact","event_type":"video_watched","concept_id":"c","event_details":{"max":9007199254740991,"min":-9007199254740991,"half":0.5,"tiny":1e-300,"fraction":1.5e-10}}';
     const res = await request(`${logger.url}/events`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
