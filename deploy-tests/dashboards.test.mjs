@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { dashboardTargets, dashboardVariables, substituteVariables } from '../scripts/verify-dashboards.mjs';
-import { chartsDir, conceptMasteryExists, servicePath } from './support/repository.mjs';
+import { chartsDir, servicePath } from './support/repository.mjs';
 
 const dashboardOf = (service) => JSON.parse(readFileSync(join(chartsDir, service, 'dashboards', `${service}.json`), 'utf8'));
 
@@ -120,7 +120,7 @@ describe.each(['learning-events', 'concept-mastery'])('dashboards/%s.json', (ser
 
 // The metric names are checked against the sources of the services that exist in this checkout
 // (the Brain's once services/concept-mastery exists).
-const servicesPresent = conceptMasteryExists ? ['learning-events', 'concept-mastery'] : ['learning-events'];
+const servicesPresent = ['learning-events', 'concept-mastery'];
 
 test.each(servicesPresent)('every metric the %s dashboard queries is one the service exposes', async (service) => {
   const exposed = new Set([

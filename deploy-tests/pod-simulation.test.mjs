@@ -5,7 +5,7 @@
 // (preStop, SIGTERM) must end each process cleanly within its grace period.
 import { helmTemplate, objectsOfKind } from './support/helm.mjs';
 import { SimulatedPod } from './support/pod-simulation.mjs';
-import { assertServiceBuilt, conceptMasteryExists, repoRoot, umbrellaChart } from './support/repository.mjs';
+import { assertServiceBuilt, repoRoot, umbrellaChart } from './support/repository.mjs';
 
 const NAMESPACE = 'learning';
 const pods = {};
@@ -74,11 +74,7 @@ describe('the Logger (learning-events)', () => {
   });
 });
 
-// The Brain's part runs once services/concept-mastery exists in this checkout (it is built
-// after the Logger); from then on it must build and pass.
-const describeBrain = conceptMasteryExists ? describe : describe.skip;
-
-describeBrain('the Brain (concept-mastery)', () => {
+describe('the Brain (concept-mastery)', () => {
   beforeAll(async () => {
     await startPod('concept-mastery');
   });

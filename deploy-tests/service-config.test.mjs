@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { helmTemplate, objectsOfKind } from './support/helm.mjs';
 import { resolveEnvironment } from './support/pod-simulation.mjs';
-import { assertServiceBuilt, chartsDir, conceptMasteryExists, servicePath } from './support/repository.mjs';
+import { assertServiceBuilt, chartsDir, servicePath } from './support/repository.mjs';
 import { scenariosOf } from './support/scenarios.mjs';
 
 const notServiceSettings = /^(OTEL_|POD_|NODE_OPTIONS$)/;
@@ -31,9 +31,6 @@ test.each(scenarioNames)('learning-events %s: every rendered setting is read by 
   await checkScenario('learning-events', scenariosOf('learning-events').find((scenario) => scenario.name === name));
 });
 
-// The Brain's part runs once services/concept-mastery exists in this checkout.
-const brainTest = conceptMasteryExists ? test : test.skip;
-
-brainTest.each(scenarioNames)('concept-mastery %s: every rendered setting is read by the service as rendered', async (name) => {
+test.each(scenarioNames)('concept-mastery %s: every rendered setting is read by the service as rendered', async (name) => {
   await checkScenario('concept-mastery', scenariosOf('concept-mastery').find((scenario) => scenario.name === name));
 });

@@ -16,7 +16,6 @@ export const servicePath = (service) => join(repoRoot, 'services', service);
  * run the Brain's part only once its folder exists; a folder that exists but is not built
  * fails them instead.
  */
-export const conceptMasteryExists = existsSync(join(servicePath('concept-mastery'), 'package.json'));
 
 /** Fails with the command to run when a service has not been compiled. */
 export function assertServiceBuilt(service) {
