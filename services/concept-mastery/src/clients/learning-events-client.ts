@@ -1,12 +1,12 @@
-// The Brain's client to the Learning Events Service. Each call has a per-attempt timeout and an
-// overall deadline; network errors, timeouts, 408, 429 and 5xx are retried with exponential
-// backoff and jitter (a Retry-After is honoured within the deadline), other 4xx never. Every
+// The Brain's client to the Learning Events Service, on got's own retries. Each call has a
+// per-attempt timeout and an overall deadline; network errors, timeouts, 408, 429 and 5xx are
+// retried with exponential backoff and jitter (a Retry-After is honoured within the deadline),
+// other 4xx never. Every
 // attempt is its own HTTP request, so tracing shows one client span per attempt. Bodies are
 // validated before use; failures surface as UpstreamError: unreachable 503, timed out 504,
 // garbage 502.
 import type { IncomingHttpHeaders } from 'node:http';
-import { setTimeout as wait } from 'node:timers/promises';
-import got, { RequestError, TimeoutError } from 'got';
+import got, { HTTPError, RequestError, TimeoutError, type Response } from 'got';
 import type { ValidateFunction } from 'ajv';
 import { UpstreamError, createAjv, toErrorDetails, type Logger } from '@learning-analytics/common';
 import type { LearningEvent } from '../domain/learning-event.js';
@@ -35,12 +35,6 @@ export interface FeedPage {
   events: LearningEvent[];
   nextAfter: number;
   headSeq: number;
-}
-
-interface AttemptFailure {
-  error: UpstreamError;
-  retriable: boolean;
-  retryAfterMs?: number | undefined;
 }
 
 const SERVICE = 'The Learning Events Service';
@@ -90,77 +84,66 @@ export class LearningEventsClient {
     return { events: body.events.map(toLearningEvent), nextAfter: body.next_after, headSeq: body.head_seq };
   }
 
+  /**
+   * One GET with got's own retries: each attempt is its own request (its own span), bounded by the
+   * per-attempt timeout; the whole call, waits included, by the deadline or the caller's signal.
+   */
   private async getJson<T>(
     url: string,
     validate: ValidateFunction,
     call: { extraTimeMs?: number; signal?: AbortSignal | undefined } = {},
   ): Promise<{ body: T; headers: IncomingHttpHeaders }> {
-    const { timeoutMs, deadlineMs, retries, metrics } = this.options;
-    const extraTimeMs = call.extraTimeMs ?? 0;
-    const deadlineAt = Date.now() + deadlineMs + extraTimeMs;
-    // One signal for the attempts: aborted at the deadline or when the caller gives up.
-    const abort = new AbortController();
-    let deadlineReached = false;
-    const deadlineTimer = setTimeout(() => {
-      deadlineReached = true;
-      abort.abort();
-    }, deadlineMs + extraTimeMs);
-    const callerGaveUp = () => abort.abort();
-    call.signal?.addEventListener('abort', callerGaveUp, { once: true });
+    const { timeoutMs, deadlineMs, retries, retryBaseMs, retryMaxMs, metrics, logger } = this.options;
+    const allowedMs = deadlineMs + (call.extraTimeMs ?? 0);
+    const deadline = AbortSignal.timeout(allowedMs);
+    const deadlineAt = Date.now() + allowedMs;
+    let response: Response<string>;
     try {
-      for (let attempt = 0; ; attempt += 1) {
-        if (attempt > 0) metrics.clientRetries.inc();
-        const outcome = await this.attempt(url, timeoutMs + extraTimeMs, abort.signal);
-        let failure: AttemptFailure;
-        if ('response' in outcome) {
-          const { response } = outcome;
-          metrics.clientRequests.inc({ status: String(response.statusCode) });
-          // A 200 with a body we cannot use is not retried: the same request would get the same answer.
-          if (response.statusCode === 200) return { body: this.parse<T>(response.body, validate, url), headers: response.headers };
-          failure = statusFailure(response.statusCode, response.headers['retry-after']);
-        } else {
-          if (call.signal?.aborted) {
-            metrics.clientRequests.inc({ status: 'aborted' });
-            throw outcome.error;
-          }
-          failure = errorFailure(outcome.error, deadlineReached);
-          metrics.clientRequests.inc({ status: failure.error.status === 504 ? 'timeout' : 'network_error' });
-        }
-        const delay = this.backoffMs(attempt, failure.retryAfterMs);
-        if (!failure.retriable || attempt >= retries || Date.now() + delay >= deadlineAt) throw failure.error;
-        this.options.logger.debug(
-          { attempt: attempt + 1, delay_ms: delay, reason: failure.error.message },
-          'retrying the Learning Events Service',
-        );
-        // Aborted by the deadline: stop waiting; the next attempt then fails at once.
-        await wait(delay, undefined, { signal: abort.signal }).catch(() => undefined);
-      }
-    } finally {
-      clearTimeout(deadlineTimer);
-      call.signal?.removeEventListener('abort', callerGaveUp);
-    }
-  }
-
-  /** One HTTP request: its response (any status), or the error that prevented one. */
-  private async attempt(
-    url: string,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<{ response: { statusCode: number; body: string; headers: IncomingHttpHeaders } } | { error: unknown }> {
-    try {
-      const response = await got(url, {
-        timeout: { request: timeoutMs },
-        retry: { limit: 0 },
-        throwHttpErrors: false,
+      response = await got(url, {
+        timeout: { request: timeoutMs + (call.extraTimeMs ?? 0) },
         followRedirect: false,
         responseType: 'text',
         headers: { accept: 'application/json' },
-        signal,
+        signal: call.signal ? AbortSignal.any([deadline, call.signal]) : deadline,
+        retry: {
+          limit: retries,
+          methods: ['GET'],
+          statusCodes: RETRIED_STATUSES,
+          // A Retry-After is honoured as long as the deadline allows the wait (checked below).
+          maxRetryAfter: allowedMs,
+          calculateDelay: ({ attemptCount, retryAfter }) => {
+            const delay = Math.max(equalJitter(attemptCount, retryBaseMs, retryMaxMs), retryAfter ?? 0);
+            return Date.now() + delay < deadlineAt ? delay : 0;
+          },
+        },
+        hooks: {
+          afterResponse: [
+            (answer) => {
+              metrics.clientRequests.inc({ status: String(answer.statusCode) });
+              return answer;
+            },
+          ],
+          beforeRetry: [
+            (error, retryCount) => {
+              if (!error.response) metrics.clientRequests.inc({ status: attemptFailureLabel(error) });
+              metrics.clientRetries.inc();
+              logger.debug({ attempt: retryCount, reason: error.message }, 'retrying the Learning Events Service');
+            },
+          ],
+        },
       });
-      return { response };
-    } catch (error) {
-      return { error };
+    } catch (err) {
+      const answered = err instanceof HTTPError;
+      if (call.signal?.aborted) {
+        if (!answered) metrics.clientRequests.inc({ status: 'aborted' });
+        throw err;
+      }
+      if (!answered) metrics.clientRequests.inc({ status: deadline.aborted ? 'timeout' : attemptFailureLabel(err) });
+      throw upstreamFailure(err, deadline.aborted);
     }
+    // A 200 with a body we cannot use is not retried: the same request would get the same answer.
+    if (response.statusCode !== 200) throw upstreamFailure(undefined, false, response.statusCode);
+    return { body: this.parse<T>(response.body, validate, url), headers: response.headers };
   }
 
   private parse<T>(text: string, validate: ValidateFunction, url: string): T {
@@ -176,13 +159,6 @@ export class LearningEventsClient {
       throw new UpstreamError(502, 'upstream_bad_response', `${SERVICE} answered with an unexpected body.`, details);
     }
     return body as T;
-  }
-
-  /** Exponential backoff with "equal jitter" (half fixed, half random), raised to any Retry-After. */
-  private backoffMs(attempt: number, retryAfterMs: number | undefined): number {
-    const ceiling = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** attempt);
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-    return Math.round(Math.max(delay, retryAfterMs ?? 0));
   }
 
   /** The Link rel="next" target, resolved against the page's URL; only on the Logger's own origin. */
@@ -230,39 +206,34 @@ export function nextLinkTarget(header: string | undefined): string | undefined {
   return undefined;
 }
 
-function statusFailure(status: number, retryAfter: string | undefined): AttemptFailure {
-  const message = `${SERVICE} answered ${status}.`;
-  const retryAfterMs = parseRetryAfter(retryAfter);
-  if (status === 429 || status === 503) {
-    return { error: new UpstreamError(503, 'upstream_unavailable', message), retriable: true, retryAfterMs };
-  }
-  if (status === 408 || status === 504) {
-    return { error: new UpstreamError(504, 'upstream_timeout', message), retriable: true, retryAfterMs };
-  }
-  if (status >= 500) return { error: new UpstreamError(502, 'upstream_bad_response', message), retriable: true, retryAfterMs };
-  return { error: new UpstreamError(502, 'upstream_bad_response', message), retriable: false };
+/** Answered again after a wait: the Logger (or what stands in front of it) may recover. */
+const RETRIED_STATUSES = [408, 429, ...Array.from({ length: 100 }, (_, i) => 500 + i)];
+
+/** Exponential backoff with "equal jitter" (half fixed, half random) before retry `attempt` (1, 2, ...). */
+export function equalJitter(attempt: number, baseMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-function errorFailure(err: unknown, deadlineReached: boolean): AttemptFailure {
-  if (deadlineReached) {
-    return { error: new UpstreamError(504, 'upstream_timeout', `${SERVICE} did not answer within the deadline.`), retriable: false };
+function attemptFailureLabel(err: unknown): string {
+  return err instanceof TimeoutError ? 'timeout' : 'network_error';
+}
+
+/** What the caller is told when the Logger could not be read: unreachable 503, timed out 504, anything else 502. */
+function upstreamFailure(
+  err: unknown,
+  deadlineReached: boolean,
+  status = err instanceof HTTPError ? err.response.statusCode : undefined,
+): UpstreamError {
+  if (status !== undefined) {
+    const message = `${SERVICE} answered ${status}.`;
+    if (status === 429 || status === 503) return new UpstreamError(503, 'upstream_unavailable', message);
+    if (status === 408 || status === 504) return new UpstreamError(504, 'upstream_timeout', message);
+    return new UpstreamError(502, 'upstream_bad_response', message);
   }
-  if (err instanceof TimeoutError) {
-    return { error: new UpstreamError(504, 'upstream_timeout', `${SERVICE} did not answer in time.`), retriable: true };
-  }
+  if (deadlineReached) return new UpstreamError(504, 'upstream_timeout', `${SERVICE} did not answer within the deadline.`);
+  if (err instanceof TimeoutError) return new UpstreamError(504, 'upstream_timeout', `${SERVICE} did not answer in time.`);
   const code = err instanceof RequestError ? err.code : (err as { code?: string }).code;
-  return {
-    error: new UpstreamError(503, 'upstream_unavailable', `${SERVICE} is unreachable${code ? ` (${code})` : ''}.`),
-    retriable: true,
-  };
-}
-
-/** Retry-After as milliseconds from now: delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return new UpstreamError(503, 'upstream_unavailable', `${SERVICE} is unreachable${code ? ` (${code})` : ''}.`);
 }
 

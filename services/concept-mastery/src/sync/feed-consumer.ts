@@ -6,7 +6,7 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { UpstreamError, type Knex, type Logger } from '@learning-analytics/common';
 import { applyFeedEvent, type ConceptMastery, type MasteryModel } from '../domain/mastery-model.js';
-import type { FeedPage, LearningEventsClient } from '../clients/learning-events-client.js';
+import { equalJitter, type FeedPage, type LearningEventsClient } from '../clients/learning-events-client.js';
 import { conceptKey, findMasteries, readFeedCursor, writeFeedCursor, writeMasteries } from '../data/mastery-store.js';
 import type { MasteryReads } from '../data/mastery-reads.js';
 import type { MasteryMetrics } from '../metrics.js';
@@ -63,7 +63,7 @@ export class FeedConsumer<S> {
       } catch (err) {
         if (this.stopping) break;
         failures += 1;
-        const delay = this.backoffMs(failures);
+        const delay = equalJitter(failures, this.options.backoffBaseMs, this.options.backoffMaxMs);
         // An unreachable Logger is expected operation, not a bug: its message says enough.
         const cause = err instanceof UpstreamError ? { reason: err.message } : { err };
         const line = { ...cause, failures, retry_in_ms: delay };
@@ -122,11 +122,6 @@ export class FeedConsumer<S> {
     if (behind === 0) this.currentAsOf = Date.now();
     else if (newest) this.currentAsOf = newest.recordedAt;
     metrics.feedLagSeconds.set(Math.max(0, (Date.now() - this.currentAsOf) / 1000));
-  }
-
-  private backoffMs(failures: number): number {
-    const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** (failures - 1));
-    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 
   /** Waits `ms`, or less when the consumer is stopped meanwhile. */
