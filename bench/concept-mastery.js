@@ -31,7 +31,12 @@ const historyBatch = (user, offset) =>
       const i = offset + k;
       const concept = `concept-${i % CONCEPTS}`;
       if (i % 4 === 3) return { user_id: user, event_type: 'video_watched', concept_id: concept, event_details: { seconds: 30 } };
-      return { user_id: user, event_type: 'quiz_attempt', concept_id: concept, event_details: i % 4 === 2 ? { correct: i % 8 === 2 } : { score: i % 101 } };
+      return {
+        user_id: user,
+        event_type: 'quiz_attempt',
+        concept_id: concept,
+        event_details: i % 4 === 2 ? { correct: i % 8 === 2 } : { score: i % 101 },
+      };
     }),
   );
 
@@ -110,13 +115,29 @@ async function brainGroup({ runs, duration_s: duration }, wanted) {
         },
         (name, result, round) => progress(`  recompute round ${round + 1}: ${name} ${format.ms(result.ms)}`),
       );
-      const recompute = { median_ms: medianOf(r.recompute, 'ms'), median_server_ms: medianOf(r.recompute, 'serverMs'), runs_ms: r.recompute.map((x) => x.ms) };
-      const paged = { page_size: PAGE_SIZE, pages: r.paged[0].pages, bytes: r.paged[0].bytes, median_ms: medianOf(r.paged, 'ms'), runs_ms: r.paged.map((x) => x.ms) };
+      const recompute = {
+        median_ms: medianOf(r.recompute, 'ms'),
+        median_server_ms: medianOf(r.recompute, 'serverMs'),
+        runs_ms: r.recompute.map((x) => x.ms),
+      };
+      const paged = {
+        page_size: PAGE_SIZE,
+        pages: r.paged[0].pages,
+        bytes: r.paged[0].bytes,
+        median_ms: medianOf(r.paged, 'ms'),
+        runs_ms: r.paged.map((x) => x.ms),
+      };
       const stream = { bytes: r.stream[0].bytes, median_ms: medianOf(r.stream, 'ms'), runs_ms: r.stream.map((x) => x.ms) };
       // The target is set against the Logger streaming the history to a plain client; the paged read,
       // the Logger work a recompute waits for, is shown beside it.
       const ratio = recompute.median_ms / stream.median_ms;
-      Object.assign(details, { events: HISTORY, concepts: CONCEPTS, recompute, plain_client_paged: paged, plain_client_full_stream: stream });
+      Object.assign(details, {
+        events: HISTORY,
+        concepts: CONCEPTS,
+        recompute,
+        plain_client_paged: paged,
+        plain_client_full_stream: stream,
+      });
       rows.push({
         figure: `Brain recompute of a ${format.int(HISTORY)}-event student (${CONCEPTS} concepts), end to end (ratio = Brain ÷ plain client)`,
         result: `${format.ms(recompute.median_ms)} (server ${format.ms(recompute.median_server_ms)})`,

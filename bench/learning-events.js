@@ -137,7 +137,14 @@ async function singleEventGroup({ runs, duration_s: duration }, wanted) {
           ratio: format.percent(share),
           target: `>= ${TARGET.single.share * 100} %, p99 <= ${TARGET.single.p99Ms} ms`,
           met: share >= TARGET.single.share && main.p99_ms <= TARGET.single.p99Ms && main.non_2xx_or_errors === 0,
-          values: { events_per_s: main.per_s, p50_ms: main.p50_ms, p99_ms: main.p99_ms, non_2xx: main.non_2xx_or_errors, reference_per_s: floor, ratio: share },
+          values: {
+            events_per_s: main.per_s,
+            p50_ms: main.p50_ms,
+            p99_ms: main.p99_ms,
+            non_2xx: main.non_2xx_or_errors,
+            reference_per_s: floor,
+            ratio: share,
+          },
         },
         {
           figure: '  ceiling: bare node:http echo, same load (ratio = Logger ÷ ceiling)',
@@ -155,7 +162,12 @@ async function singleEventGroup({ runs, duration_s: duration }, wanted) {
           ratio: format.percent(oneStudent.per_s / main.per_s),
           target: 'info',
           met: undefined,
-          values: { events_per_s: oneStudent.per_s, p99_ms: oneStudent.p99_ms, non_2xx: oneStudent.non_2xx_or_errors, ratio: oneStudent.per_s / main.per_s },
+          values: {
+            events_per_s: oneStudent.per_s,
+            p99_ms: oneStudent.p99_ms,
+            non_2xx: oneStudent.non_2xx_or_errors,
+            ratio: oneStudent.per_s / main.per_s,
+          },
         },
       );
     }
@@ -221,7 +233,13 @@ async function batchGroup({ runs, duration_s: duration }) {
           ratio: format.percent(share),
           target: `>= ${TARGET.batch.share * 100} %`,
           met: share >= TARGET.batch.share && main.non_2xx_or_errors === 0,
-          values: { events_per_s: main.per_s, p99_ms: main.p99_ms, non_2xx: main.non_2xx_or_errors, reference_per_s: storage.per_s, ratio: share },
+          values: {
+            events_per_s: main.per_s,
+            p99_ms: main.p99_ms,
+            non_2xx: main.non_2xx_or_errors,
+            reference_per_s: storage.per_s,
+            ratio: share,
+          },
         },
       ],
       details: { logger: main, storage_floor_1000_per_commit: storage },
@@ -318,7 +336,13 @@ async function timelineGroup({ runs }) {
         ratio: format.percent(share),
         target: isTarget ? `>= ${TARGET.timeline.share * 100} %, RSS growth < ${TARGET.timeline.rssGrowthMiB} MiB` : 'info',
         met: isTarget ? share >= TARGET.timeline.share && main.median_rss_growth_mib < TARGET.timeline.rssGrowthMiB : undefined,
-        values: { ms: main.median_ms, rss_growth_mib: main.median_rss_growth_mib, reference_ms: ref.median_ms, reference_rss_growth_mib: ref.median_rss_growth_mib, ratio: share },
+        values: {
+          ms: main.median_ms,
+          rss_growth_mib: main.median_rss_growth_mib,
+          reference_ms: ref.median_ms,
+          reference_rss_growth_mib: ref.median_rss_growth_mib,
+          ratio: share,
+        },
       };
     });
     return { rows, details };

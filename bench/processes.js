@@ -52,11 +52,7 @@ function startListening(args, cwd, env) {
 }
 
 export function startService(service, env) {
-  return startListening(
-    ['--import', './dist/src/instrumentation.js', './dist/src/main.js'],
-    join(repoRoot, 'services', service),
-    env,
-  );
+  return startListening(['--import', './dist/src/instrumentation.js', './dist/src/main.js'], join(repoRoot, 'services', service), env);
 }
 
 /** One of the bench's reference servers: `echo-server.js`, `koa-echo-server.js`, `read-floor.js`. */

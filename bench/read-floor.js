@@ -46,7 +46,12 @@ const firstPageQuery = await capturedQuery(knex, (db) =>
   listTimelinePage(db, { userId: PROBE.user }, { snapshotSeq: PROBE.snapshot }, PROBE.limit),
 );
 const nextPageQuery = await capturedQuery(knex, (db) =>
-  listTimelinePage(db, { userId: PROBE.user }, { snapshotSeq: PROBE.snapshot, afterOccurredAt: PROBE.occurredAt, afterSeq: PROBE.seq }, PROBE.limit),
+  listTimelinePage(
+    db,
+    { userId: PROBE.user },
+    { snapshotSeq: PROBE.snapshot, afterOccurredAt: PROBE.occurredAt, afterSeq: PROBE.seq },
+    PROBE.limit,
+  ),
 );
 const headQuery = await capturedQuery(knex, headSeq);
 await knex.destroy();
@@ -66,7 +71,11 @@ function pageStatement({ sql, bindings }) {
     return slot;
   });
   const bind = (position) => slots.map((slot) => position[slot]);
-  return { sql, all: (position) => statement.all(bind(position)), plan: (position) => db.prepare(`explain query plan ${sql}`).all(bind(position)) };
+  return {
+    sql,
+    all: (position) => statement.all(bind(position)),
+    plan: (position) => db.prepare(`explain query plan ${sql}`).all(bind(position)),
+  };
 }
 
 const firstPage = pageStatement(firstPageQuery);

@@ -53,7 +53,14 @@ export async function runBench(groups, argv = process.argv.slice(2)) {
     process.stdout.write(usage(names));
     return;
   }
-  const selected = new Set(values.only ? values.only.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean) : names);
+  const selected = new Set(
+    values.only
+      ? values.only
+          .flatMap((v) => v.split(','))
+          .map((v) => v.trim())
+          .filter(Boolean)
+      : names,
+  );
   const unknown = [...selected].filter((name) => !names.includes(name));
   const settings = {
     runs: Number(values.runs),
@@ -64,7 +71,9 @@ export async function runBench(groups, argv = process.argv.slice(2)) {
     sqlite_pragmas: SQLITE_PRAGMAS,
   };
   if (unknown.length > 0 || !(settings.runs >= 1) || !(settings.duration_s > 0) || !(settings.probes >= 1)) {
-    process.stderr.write(`${unknown.length ? `Unknown group: ${unknown.join(', ')}\n` : 'Bad --runs, --duration or --probes\n'}${usage(names)}`);
+    process.stderr.write(
+      `${unknown.length ? `Unknown group: ${unknown.join(', ')}\n` : 'Bad --runs, --duration or --probes\n'}${usage(names)}`,
+    );
     process.exit(2);
   }
   if (settings.runs < 5) progress(`note: ${settings.runs} run(s) per figure; a result takes the median of at least 5`);

@@ -16,7 +16,10 @@ const rendered = new Map();
 function render(scenario) {
   const key = `${scenario.chart}/${scenario.name}`;
   if (!rendered.has(key)) {
-    rendered.set(key, helmTemplate(join(chartsDir, scenario.chart), { release: RELEASE, namespace: NAMESPACE, valuesFiles: scenario.valuesFiles }));
+    rendered.set(
+      key,
+      helmTemplate(join(chartsDir, scenario.chart), { release: RELEASE, namespace: NAMESPACE, valuesFiles: scenario.valuesFiles }),
+    );
   }
   return rendered.get(key);
 }
@@ -95,14 +98,18 @@ describe.each(scenarioTable)('%s', (_label, scenario) => {
       expect(volumes.data.persistentVolumeClaim ?? volumes.data.emptyDir).toBeDefined();
 
       // Non-root, read-only, no privileges.
-      expect(pod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } }));
-      expect(container.securityContext).toEqual(expect.objectContaining({
-        runAsNonRoot: true,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        capabilities: { drop: ['ALL'] },
-        seccompProfile: { type: 'RuntimeDefault' },
-      }));
+      expect(pod.securityContext).toEqual(
+        expect.objectContaining({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } }),
+      );
+      expect(container.securityContext).toEqual(
+        expect.objectContaining({
+          runAsNonRoot: true,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        }),
+      );
       expect(pod.automountServiceAccountToken).toBe(false);
       expect(pod.enableServiceLinks).toBe(false);
       expect(container.resources.requests).toEqual(expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }));
@@ -166,26 +173,30 @@ describe.each(scenarioTable)('%s', (_label, scenario) => {
 describe('optional features', () => {
   const allFeatures = (chart) => scenariosOf(chart).find((scenario) => scenario.name === 'all-features');
 
-  test.each(['learning-events', 'concept-mastery', 'learning-analytics'])('%s all-features renders a ServiceMonitor, a NetworkPolicy and an Ingress per service', async (chart) => {
-    const { objects } = await render(allFeatures(chart));
-    for (const deployment of objectsOfKind(objects, 'Deployment')) {
-      const name = deployment.metadata.name;
-      const monitor = findObject(objects, 'ServiceMonitor', name);
-      expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
-      expect(monitor.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
-      expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
-      expect(monitor.spec.jobLabel).toBe('app.kubernetes.io/name');
+  test.each(['learning-events', 'concept-mastery', 'learning-analytics'])(
+    '%s all-features renders a ServiceMonitor, a NetworkPolicy and an Ingress per service',
+    async (chart) => {
+      const { objects } = await render(allFeatures(chart));
+      for (const deployment of objectsOfKind(objects, 'Deployment')) {
+        const name = deployment.metadata.name;
+        const monitor = findObject(objects, 'ServiceMonitor', name);
+        expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
+        expect(monitor.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+        expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+        expect(monitor.spec.jobLabel).toBe('app.kubernetes.io/name');
 
-      const policy = findObject(objects, 'NetworkPolicy', name);
-      expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
-      expect(policy.spec.policyTypes).toEqual(['Ingress']);
+        const policy = findObject(objects, 'NetworkPolicy', name);
+        expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+        expect(policy.spec.policyTypes).toEqual(['Ingress']);
 
-      const ingress = findObject(objects, 'Ingress', name);
-      for (const rule of ingress.spec.rules) {
-        for (const path of rule.http.paths) expect(path.backend.service).toEqual({ name, port: { number: findObject(objects, 'Service', name).spec.ports[0].port } });
+        const ingress = findObject(objects, 'Ingress', name);
+        for (const rule of ingress.spec.rules) {
+          for (const path of rule.http.paths)
+            expect(path.backend.service).toEqual({ name, port: { number: findObject(objects, 'Service', name).spec.ports[0].port } });
+        }
       }
-    }
-  });
+    },
+  );
 
   test('the Logger NetworkPolicy admits the Brain, its test Pod and the configured clients only', async () => {
     const { objects } = await render(allFeatures('learning-analytics'));
@@ -193,41 +204,72 @@ describe('optional features', () => {
     const brain = findObject(objects, 'Deployment', `${RELEASE}-concept-mastery`);
     const [rule] = policy.spec.ingress;
     expect(rule.ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
-    const admits = (labels) => rule.from.some((peer) => !peer.namespaceSelector && !peer.ipBlock && Object.entries(peer.podSelector.matchLabels).every(([key, value]) => labels[key] === value));
+    const admits = (labels) =>
+      rule.from.some(
+        (peer) =>
+          !peer.namespaceSelector &&
+          !peer.ipBlock &&
+          Object.entries(peer.podSelector.matchLabels).every(([key, value]) => labels[key] === value),
+      );
     expect(admits(brain.spec.template.metadata.labels)).toBe(true);
     expect(admits(findObject(objects, 'Pod', `${RELEASE}-learning-events-test-ready`).metadata.labels)).toBe(true);
     expect(admits({ 'app.kubernetes.io/name': 'something-else', 'app.kubernetes.io/instance': RELEASE })).toBe(false);
     expect(rule.from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } });
   });
 
-  test.each(['learning-events', 'concept-mastery', 'learning-analytics'])('%s: persistence disabled keeps the data in an emptyDir and creates no claim', async (chart) => {
-    const { objects } = await render(scenariosOf(chart).find((scenario) => scenario.name === 'persistence-disabled'));
-    expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
-    for (const deployment of objectsOfKind(objects, 'Deployment')) {
-      expect(deployment.spec.template.spec.volumes.find((volume) => volume.name === 'data')).toEqual({ name: 'data', emptyDir: {} });
-    }
-  });
+  test.each(['learning-events', 'concept-mastery', 'learning-analytics'])(
+    '%s: persistence disabled keeps the data in an emptyDir and creates no claim',
+    async (chart) => {
+      const { objects } = await render(scenariosOf(chart).find((scenario) => scenario.name === 'persistence-disabled'));
+      expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
+      for (const deployment of objectsOfKind(objects, 'Deployment')) {
+        expect(deployment.spec.template.spec.volumes.find((volume) => volume.name === 'data')).toEqual({ name: 'data', emptyDir: {} });
+      }
+    },
+  );
 
-  test.each(['learning-events', 'concept-mastery', 'learning-analytics'])('%s: an existing claim is mounted and no claim is created', async (chart) => {
-    const { objects } = await render(scenariosOf(chart).find((scenario) => scenario.name === 'existing-claim'));
-    expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
-    for (const deployment of objectsOfKind(objects, 'Deployment')) {
-      const [container] = deployment.spec.template.spec.containers;
-      expect(deployment.spec.template.spec.volumes.find((volume) => volume.name === 'data')).toEqual({ name: 'data', persistentVolumeClaim: { claimName: `${container.name}-data` } });
-    }
-  });
+  test.each(['learning-events', 'concept-mastery', 'learning-analytics'])(
+    '%s: an existing claim is mounted and no claim is created',
+    async (chart) => {
+      const { objects } = await render(scenariosOf(chart).find((scenario) => scenario.name === 'existing-claim'));
+      expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
+      for (const deployment of objectsOfKind(objects, 'Deployment')) {
+        const [container] = deployment.spec.template.spec.containers;
+        expect(deployment.spec.template.spec.volumes.find((volume) => volume.name === 'data')).toEqual({
+          name: 'data',
+          persistentVolumeClaim: { claimName: `${container.name}-data` },
+        });
+      }
+    },
+  );
 
   test.each(['learning-events', 'concept-mastery'])('%s: by default a ReadWriteOnce claim of 1Gi holds the database', async (chart) => {
     const { objects } = await render(scenariosOf(chart)[0]);
     const [claim] = objectsOfKind(objects, 'PersistentVolumeClaim');
     expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } });
     const deployment = objectsOfKind(objects, 'Deployment')[0];
-    expect(deployment.spec.template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: claim.metadata.name } });
+    expect(deployment.spec.template.spec.volumes).toContainEqual({
+      name: 'data',
+      persistentVolumeClaim: { claimName: claim.metadata.name },
+    });
   });
 
   test('defaults carry the Prometheus scrape annotations and no optional object', async () => {
     const { objects } = await render(scenariosOf('learning-analytics')[0]);
-    expect(objects.map((object) => object.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'Deployment', 'Deployment', 'PersistentVolumeClaim', 'PersistentVolumeClaim', 'Pod', 'Pod', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount']);
+    expect(objects.map((object) => object.kind).sort()).toEqual([
+      'ConfigMap',
+      'ConfigMap',
+      'Deployment',
+      'Deployment',
+      'PersistentVolumeClaim',
+      'PersistentVolumeClaim',
+      'Pod',
+      'Pod',
+      'Service',
+      'Service',
+      'ServiceAccount',
+      'ServiceAccount',
+    ]);
     for (const deployment of objectsOfKind(objects, 'Deployment')) {
       const [container] = deployment.spec.template.spec.containers;
       expect(deployment.spec.template.metadata.annotations).toEqual({
@@ -254,29 +296,43 @@ describe('optional features', () => {
 });
 
 describe('the umbrella chart', () => {
-  test.each(['la', 'learning-events-prod'])('release %s: the Brain calls the Logger through the Logger Service of the same release', async (release) => {
-    const { objects } = await helmTemplate(umbrellaChart, { release, namespace: NAMESPACE });
-    const logger = objectsOfKind(objects, 'Service').find((service) => service.metadata.labels['app.kubernetes.io/name'] === 'learning-events');
-    const brain = objectsOfKind(objects, 'Deployment').find((deployment) => deployment.metadata.labels['app.kubernetes.io/name'] === 'concept-mastery');
-    const url = new URL(envOf(brain.spec.template.spec.containers[0]).LEARNING_EVENTS_URL.value);
-    expect(url.hostname).toBe(logger.metadata.name);
-    expect(Number(url.port)).toBe(logger.spec.ports[0].port);
-  });
+  test.each(['la', 'learning-events-prod'])(
+    'release %s: the Brain calls the Logger through the Logger Service of the same release',
+    async (release) => {
+      const { objects } = await helmTemplate(umbrellaChart, { release, namespace: NAMESPACE });
+      const logger = objectsOfKind(objects, 'Service').find(
+        (service) => service.metadata.labels['app.kubernetes.io/name'] === 'learning-events',
+      );
+      const brain = objectsOfKind(objects, 'Deployment').find(
+        (deployment) => deployment.metadata.labels['app.kubernetes.io/name'] === 'concept-mastery',
+      );
+      const url = new URL(envOf(brain.spec.template.spec.containers[0]).LEARNING_EVENTS_URL.value);
+      expect(url.hostname).toBe(logger.metadata.name);
+      expect(Number(url.port)).toBe(logger.spec.ports[0].port);
+    },
+  );
 
   test('a standalone Brain calls the Logger at learningEvents.url', async () => {
     const { objects } = await helmTemplate(join(chartsDir, 'concept-mastery'), { release: 'concept-mastery', namespace: NAMESPACE });
     const [brain] = objectsOfKind(objects, 'Deployment');
     expect(envOf(brain.spec.template.spec.containers[0]).LEARNING_EVENTS_URL.value).toBe('http://learning-events:8000');
     // ...which is the Service of the Logger chart installed as release "learning-events".
-    const { objects: loggerObjects } = await helmTemplate(join(chartsDir, 'learning-events'), { release: 'learning-events', namespace: NAMESPACE });
+    const { objects: loggerObjects } = await helmTemplate(join(chartsDir, 'learning-events'), {
+      release: 'learning-events',
+      namespace: NAMESPACE,
+    });
     expect(objectsOfKind(loggerObjects, 'Service')[0].metadata.name).toBe('learning-events');
   });
 
   test('either service can be left out', async () => {
     const { objects } = await helmTemplate(umbrellaChart, { set: ['concept-mastery.enabled=false'] });
-    expect(objectsOfKind(objects, 'Deployment').map((deployment) => deployment.metadata.labels['app.kubernetes.io/name'])).toEqual(['learning-events']);
+    expect(objectsOfKind(objects, 'Deployment').map((deployment) => deployment.metadata.labels['app.kubernetes.io/name'])).toEqual([
+      'learning-events',
+    ]);
     const { objects: brainOnly } = await helmTemplate(umbrellaChart, { set: ['learning-events.enabled=false'] });
-    expect(objectsOfKind(brainOnly, 'Deployment').map((deployment) => deployment.metadata.labels['app.kubernetes.io/name'])).toEqual(['concept-mastery']);
+    expect(objectsOfKind(brainOnly, 'Deployment').map((deployment) => deployment.metadata.labels['app.kubernetes.io/name'])).toEqual([
+      'concept-mastery',
+    ]);
   });
 
   test('the dev values used by the Tiltfile render valid objects that run the image CMD', async () => {

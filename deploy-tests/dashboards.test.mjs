@@ -69,9 +69,14 @@ describe.each(['learning-events', 'concept-mastery'])('dashboards/%s.json', (ser
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
     const variables = Object.fromEntries(dashboard.templating.list.map((variable) => [variable.name, variable]));
     expect(variables.datasource).toEqual(expect.objectContaining({ type: 'datasource', query: 'prometheus' }));
-    expect(dashboardVariables(dashboard).map((variable) => [variable.name, variable.label])).toEqual([['namespace', 'namespace'], ['job', 'job']]);
+    expect(dashboardVariables(dashboard).map((variable) => [variable.name, variable.label])).toEqual([
+      ['namespace', 'namespace'],
+      ['job', 'job'],
+    ]);
     for (const name of ['namespace', 'job']) {
-      expect(variables[name]).toEqual(expect.objectContaining({ includeAll: true, allValue: '.*', datasource: { type: 'prometheus', uid: '${datasource}' } }));
+      expect(variables[name]).toEqual(
+        expect.objectContaining({ includeAll: true, allValue: '.*', datasource: { type: 'prometheus', uid: '${datasource}' } }),
+      );
     }
   });
 
@@ -105,7 +110,11 @@ describe.each(['learning-events', 'concept-mastery'])('dashboards/%s.json', (ser
       const selectors = [...expr.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*\{([^}]*)\}/g)].map((match) => match[1]);
       expect(selectors.length).toBeGreaterThan(0);
       for (const selector of selectors) {
-        expect({ panel, selector, scoped: selector.includes('namespace=~"$namespace"') && selector.includes('job=~"$job"') }).toEqual({ panel, selector, scoped: true });
+        expect({ panel, selector, scoped: selector.includes('namespace=~"$namespace"') && selector.includes('job=~"$job"') }).toEqual({
+          panel,
+          selector,
+          scoped: true,
+        });
       }
       // Every variable it uses is one the verification substitutes.
       expect(() => substituteVariables(expr, { namespace: 'n', job: 'j' })).not.toThrow();

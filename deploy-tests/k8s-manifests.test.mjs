@@ -27,7 +27,9 @@ const byKindAndName = (a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${
 
 test('the committed k8s/ manifests are what `npm run k8s:generate` produces from the chart', async () => {
   const generated = await generateManifests();
-  const committed = readdirSync(k8sDir).filter((file) => file.endsWith('.yaml')).sort();
+  const committed = readdirSync(k8sDir)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort();
   expect(committed).toEqual([...generated.keys()].sort());
   for (const [file, content] of generated) {
     const drift = readFileSync(join(k8sDir, file), 'utf8') === content ? 'none' : 'differs: run `npm run k8s:generate`';
@@ -35,12 +37,14 @@ test('the committed k8s/ manifests are what `npm run k8s:generate` produces from
   }
 });
 
-test('kubectl kustomize k8s/ renders the chart\'s default deployment, without its test hooks', async () => {
+test("kubectl kustomize k8s/ renders the chart's default deployment, without its test hooks", async () => {
   const kustomized = parseManifests(await kubectlKustomize(k8sDir)).sort(byKindAndName);
   const { objects } = await helmTemplate(umbrellaChart, { release: 'learning-analytics', namespace: 'default' });
   const expected = objects.filter((object) => !isHook(object)).sort(byKindAndName);
   expect(kustomized).toEqual(expected);
-  expect(kustomized.map((object) => object.kind)).toEqual(expect.arrayContaining(['Deployment', 'Service', 'PersistentVolumeClaim', 'ConfigMap', 'ServiceAccount']));
+  expect(kustomized.map((object) => object.kind)).toEqual(
+    expect.arrayContaining(['Deployment', 'Service', 'PersistentVolumeClaim', 'ConfigMap', 'ServiceAccount']),
+  );
 });
 
 test('every object kubectl would apply is valid against the Kubernetes API schemas', async () => {

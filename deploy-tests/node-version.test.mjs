@@ -30,8 +30,13 @@ test('every stage of the Dockerfile starts from NODE_IMAGE or from an earlier st
   const stages = [];
   for (const line of fromLines) {
     const [, base, name] = line.match(/^FROM\s+(\S+)\s+AS\s+(\S+)\s*$/i) ?? [];
-    const fromEarlierStage = stages.includes(base) || (base === 'service-${SERVICE}' && stages.some((stage) => stage.startsWith('service-')));
-    expect({ line, named: name !== undefined, base: base === '${NODE_IMAGE}' || fromEarlierStage }).toEqual({ line, named: true, base: true });
+    const fromEarlierStage =
+      stages.includes(base) || (base === 'service-${SERVICE}' && stages.some((stage) => stage.startsWith('service-')));
+    expect({ line, named: name !== undefined, base: base === '${NODE_IMAGE}' || fromEarlierStage }).toEqual({
+      line,
+      named: true,
+      base: true,
+    });
     stages.push(name);
   }
   expect(stages).toEqual(expect.arrayContaining(['dev', 'runtime']));

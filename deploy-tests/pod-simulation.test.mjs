@@ -66,7 +66,12 @@ describe('the Logger (learning-events)', () => {
     const created = await fetch(`${base}/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user_id: 'pod-simulation', event_type: 'quiz_attempt', concept_id: 'fractions', event_details: { score: 90 } }),
+      body: JSON.stringify({
+        user_id: 'pod-simulation',
+        event_type: 'quiz_attempt',
+        concept_id: 'fractions',
+        event_details: { score: 90 },
+      }),
     });
     expect(created.status).toBe(201);
     const timeline = await json(await fetch(`${base}/events/pod-simulation`));
@@ -86,13 +91,18 @@ describe('the Brain (concept-mastery)', () => {
   test('reaches the Logger through the rendered LEARNING_EVENTS_URL (the Logger Service)', async () => {
     const brain = pods['concept-mastery'];
     const logger = pods['learning-events'];
-    expect(brain.container.env.find((variable) => variable.name === 'LEARNING_EVENTS_URL').value).toBe('http://learning-analytics-learning-events:8000');
+    expect(brain.container.env.find((variable) => variable.name === 'LEARNING_EVENTS_URL').value).toBe(
+      'http://learning-analytics-learning-events:8000',
+    );
     expect(brain.env.LEARNING_EVENTS_URL).toBe(`http://127.0.0.1:${logger.localPort('http')}`);
     const base = `http://127.0.0.1:${brain.localPort('http')}`;
     const recompute = await fetch(`${base}/mastery/recompute/pod-simulation`, { method: 'POST' });
     expect(recompute.status).toBe(200);
     const mastery = await json(await fetch(`${base}/mastery/pod-simulation/fractions`));
-    expect(mastery).toEqual({ status: 200, body: expect.objectContaining({ user_id: 'pod-simulation', concept_id: 'fractions', mastery_score: 100 }) });
+    expect(mastery).toEqual({
+      status: 200,
+      body: expect.objectContaining({ user_id: 'pod-simulation', concept_id: 'fractions', mastery_score: 100 }),
+    });
   });
 });
 

@@ -16,7 +16,10 @@ async function checkScenario(service, scenario) {
   const { loadConfig } = await import(pathToFileURL(join(servicePath(service), 'dist', 'src', 'config.js')).href);
   const { objects } = await helmTemplate(join(chartsDir, service), { valuesFiles: scenario.valuesFiles });
   const [deployment] = objectsOfKind(objects, 'Deployment');
-  const env = resolveEnvironment(deployment.spec.template.spec.containers[0].env, { 'metadata.namespace': 'learning', 'metadata.name': 'pod' });
+  const env = resolveEnvironment(deployment.spec.template.spec.containers[0].env, {
+    'metadata.namespace': 'learning',
+    'metadata.name': 'pod',
+  });
   const config = loadConfig(env);
   const settings = Object.keys(env).filter((name) => !notServiceSettings.test(name));
   expect(settings.length).toBeGreaterThan(3);
@@ -28,9 +31,15 @@ async function checkScenario(service, scenario) {
 const scenarioNames = ['defaults', 'all-features'];
 
 test.each(scenarioNames)('learning-events %s: every rendered setting is read by the service as rendered', async (name) => {
-  await checkScenario('learning-events', scenariosOf('learning-events').find((scenario) => scenario.name === name));
+  await checkScenario(
+    'learning-events',
+    scenariosOf('learning-events').find((scenario) => scenario.name === name),
+  );
 });
 
 test.each(scenarioNames)('concept-mastery %s: every rendered setting is read by the service as rendered', async (name) => {
-  await checkScenario('concept-mastery', scenariosOf('concept-mastery').find((scenario) => scenario.name === name));
+  await checkScenario(
+    'concept-mastery',
+    scenariosOf('concept-mastery').find((scenario) => scenario.name === name),
+  );
 });

@@ -30,7 +30,8 @@ async function promtool(args) {
   try {
     return await run('promtool', args);
   } catch (error) {
-    if (error.code === 'ENOENT') throw new Error('promtool is not installed (Debian package prometheus): it checks the Prometheus configuration');
+    if (error.code === 'ENOENT')
+      throw new Error('promtool is not installed (Debian package prometheus): it checks the Prometheus configuration');
     throw new Error(`promtool ${args.join(' ')} failed:\n${error.stdout}${error.stderr}`);
   }
 }
@@ -44,13 +45,19 @@ let chartRender;
 beforeAll(async () => {
   calls = await evaluateTiltfile();
   const [{ yaml }] = callsOf(calls, 'k8s_yaml');
-  chartRender = await helmTemplate(join(repoRoot, yaml.helm), { release: yaml.name, namespace: 'default', valuesFiles: yaml.values.map((file) => join(repoRoot, file)) });
+  chartRender = await helmTemplate(join(repoRoot, yaml.helm), {
+    release: yaml.name,
+    namespace: 'default',
+    valuesFiles: yaml.values.map((file) => join(repoRoot, file)),
+  });
 });
 
 test('builds one image per service, from the dev target of the Dockerfile, for an image the chart deploys', () => {
   const builds = callsOf(calls, 'docker_build');
   expect(builds.map((build) => build.build_args.SERVICE).sort()).toEqual(['concept-mastery', 'learning-events']);
-  const deployedImages = objectsOfKind(chartRender.objects, 'Deployment').map((deployment) => deployment.spec.template.spec.containers[0].image.replace(/:[^:/]+$/, ''));
+  const deployedImages = objectsOfKind(chartRender.objects, 'Deployment').map((deployment) =>
+    deployment.spec.template.spec.containers[0].image.replace(/:[^:/]+$/, ''),
+  );
   for (const build of builds) {
     expect(build.context).toBe('.');
     expect(isFile(build.dockerfile)).toBe(true);
@@ -71,10 +78,14 @@ test('live update falls back to a rebuild on package changes and syncs sources t
   for (const build of callsOf(calls, 'docker_build')) {
     const [first, ...syncs] = build.live_update;
     expect(first.step).toBe('fall_back_on');
-    expect(first.files).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', `services/${build.build_args.SERVICE}/package.json`]));
+    expect(first.files).toEqual(
+      expect.arrayContaining(['package.json', 'package-lock.json', `services/${build.build_args.SERVICE}/package.json`]),
+    );
     for (const file of first.files) expect({ file, exists: isFile(file) }).toEqual({ file, exists: true });
     expect(syncs.map((step) => step.step)).toEqual(syncs.map(() => 'sync'));
-    expect(syncs.map((step) => step.local_path)).toEqual(expect.arrayContaining(['services/common/src', `services/${build.build_args.SERVICE}/src`]));
+    expect(syncs.map((step) => step.local_path)).toEqual(
+      expect.arrayContaining(['services/common/src', `services/${build.build_args.SERVICE}/src`]),
+    );
     for (const step of syncs) {
       expect({ path: step.local_path, exists: isDirectory(step.local_path) }).toEqual({ path: step.local_path, exists: true });
       expect(step.remote_path).toBe(`/app/${step.local_path}`);
@@ -92,7 +103,9 @@ test('deploys the umbrella chart with its dev values', () => {
 });
 
 test('names each rendered workload, forwards ports 8000 and 8001, and starts the Brain after the Logger', () => {
-  const resources = Object.fromEntries(callsOf(calls, 'k8s_resource').map((resource) => [resource.new_name || resource.workload, resource]));
+  const resources = Object.fromEntries(
+    callsOf(calls, 'k8s_resource').map((resource) => [resource.new_name || resource.workload, resource]),
+  );
   const rendered = chartRender.objects;
   expect(resources['learning-events'].port_forwards.map((forward) => forward.local_port)).toEqual([8000]);
   expect(resources['concept-mastery'].port_forwards.map((forward) => forward.local_port)).toEqual([8001]);
@@ -155,12 +168,18 @@ describe('with --observability', () => {
 
   test('Grafana mounts the dashboard ConfigMaps the chart renders', () => {
     const grafana = findObject(manifests, 'Deployment', 'grafana');
-    const projected = grafana.spec.template.spec.volumes.find((volume) => volume.name === 'dashboards').projected.sources.map((source) => source.configMap.name);
-    const rendered = objectsOfKind(chartRender.objects, 'ConfigMap').filter((configMap) => configMap.metadata.labels.grafana_dashboard === '1').map((configMap) => configMap.metadata.name);
+    const projected = grafana.spec.template.spec.volumes
+      .find((volume) => volume.name === 'dashboards')
+      .projected.sources.map((source) => source.configMap.name);
+    const rendered = objectsOfKind(chartRender.objects, 'ConfigMap')
+      .filter((configMap) => configMap.metadata.labels.grafana_dashboard === '1')
+      .map((configMap) => configMap.metadata.name);
     expect(projected.sort()).toEqual(rendered.sort());
     const provisioning = findObject(manifests, 'ConfigMap', 'grafana-provisioning').data;
     const dashboardsPath = parse(provisioning['dashboards.yaml']).providers[0].options.path;
     expect(grafana.spec.template.spec.containers[0].volumeMounts).toContainEqual({ name: 'dashboards', mountPath: dashboardsPath });
-    expect(parse(provisioning['datasources.yaml']).datasources[0]).toEqual(expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true }));
+    expect(parse(provisioning['datasources.yaml']).datasources[0]).toEqual(
+      expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true }),
+    );
   });
 });

@@ -18,12 +18,20 @@ describe.each(['learning-events', 'concept-mastery'])('the %s chart rejects', (c
     ['an unknown top-level key', ['replicaCount=2'], /Additional property replicaCount is not allowed/],
     ['an unknown nested key (a typo)', ['persistence.sise=5Gi'], /persistence: Additional property sise is not allowed/],
     ['a string where a number belongs', ['service.port=http'], /service\.port: Invalid type\. Expected: integer, given: string/],
-    ['a number where a boolean belongs', ['persistence.enabled=1'], /persistence\.enabled: Invalid type\. Expected: boolean, given: integer/],
+    [
+      'a number where a boolean belongs',
+      ['persistence.enabled=1'],
+      /persistence\.enabled: Invalid type\. Expected: boolean, given: integer/,
+    ],
     ['a value outside the allowed set', ['config.logLevel=verbose'], /config\.logLevel: config\.logLevel must be one of the following/],
     ['an invalid quantity', ['persistence.size=lots'], /persistence\.size: Does not match pattern/],
     ['a port out of range', ['containerPort=70000'], /containerPort: Must be less than or equal to 65535/],
     ['an unknown probe setting', ['probes.readiness.path=/other'], /probes\.readiness: Additional property path is not allowed/],
-    ['a shutdown bound above the service maximum', ['shutdown.appTimeoutSeconds=601', 'shutdown.terminationGracePeriodSeconds=700'], /shutdown\.appTimeoutSeconds: Must be less than or equal to 600/],
+    [
+      'a shutdown bound above the service maximum',
+      ['shutdown.appTimeoutSeconds=601', 'shutdown.terminationGracePeriodSeconds=700'],
+      /shutdown\.appTimeoutSeconds: Must be less than or equal to 600/,
+    ],
   ])('%s', async (_label, set, message) => {
     expect(await rejection(chart, set)).toMatch(message);
   });
@@ -48,11 +56,16 @@ describe('service-specific settings are checked', () => {
 
 describe('the umbrella chart', () => {
   test('rejects an unknown key of its own', async () => {
-    expect(await rejection('learning-analytics', ['learningEvents.url=http://x'])).toMatch(/Additional property learningEvents is not allowed/);
+    expect(await rejection('learning-analytics', ['learningEvents.url=http://x'])).toMatch(
+      /Additional property learningEvents is not allowed/,
+    );
   });
 
   test("checks each service's values with that service's schema", async () => {
-    const output = await rejection('learning-analytics', ['learning-events.service.port=eighty', 'concept-mastery.persistance.enabled=false']);
+    const output = await rejection('learning-analytics', [
+      'learning-events.service.port=eighty',
+      'concept-mastery.persistance.enabled=false',
+    ]);
     expect(output).toMatch(/learning-events:\s*\n- service\.port: Invalid type\. Expected: integer, given: string/);
     expect(output).toMatch(/concept-mastery:\s*\n- \(root\): Additional property persistance is not allowed/);
   });

@@ -173,7 +173,8 @@ async function request(method, url, body, contentType) {
   }
 }
 
-const post = (url, body, contentType = 'application/json') => request('POST', url, typeof body === 'string' ? body : JSON.stringify(body), contentType);
+const post = (url, body, contentType = 'application/json') =>
+  request('POST', url, typeof body === 'string' ? body : JSON.stringify(body), contentType);
 const get = (url) => request('GET', url);
 
 /** Traffic that makes every panel's series exist: writes, reads, rejections, recomputes. */
@@ -192,9 +193,21 @@ async function driveTraffic(loggerUrl, brainUrl, seconds) {
     for (let i = 0; i < 8; i += 1) {
       const type = types[i % types.length];
       const details = type === 'quiz_attempt' ? { score: (round * 17 + i * 13) % 101 } : {};
-      concurrent.push(post(`${loggerUrl}/events`, { user_id: user, event_type: type, concept_id: `concept-${i % 3}`, event_details: details }));
+      concurrent.push(
+        post(`${loggerUrl}/events`, { user_id: user, event_type: type, concept_id: `concept-${i % 3}`, event_details: details }),
+      );
     }
-    concurrent.push(post(`${loggerUrl}/events/batch`, types.map((type, i) => ({ user_id: user, event_type: type, concept_id: `concept-${i}`, event_details: type === 'quiz_attempt' ? { correct: true } : {} }))));
+    concurrent.push(
+      post(
+        `${loggerUrl}/events/batch`,
+        types.map((type, i) => ({
+          user_id: user,
+          event_type: type,
+          concept_id: `concept-${i}`,
+          event_details: type === 'quiz_attempt' ? { correct: true } : {},
+        })),
+      ),
+    );
     concurrent.push(post(`${loggerUrl}/events`, { user_id: user, event_type: 'not_a_type', concept_id: 'c' }));
     concurrent.push(post(`${loggerUrl}/events`, '{"user_id": ', 'application/json'));
     concurrent.push(post(`${loggerUrl}/events`, 'user_id=x', 'text/plain'));
@@ -218,7 +231,9 @@ async function prometheusQuery(prometheusUrl, query) {
 }
 
 async function labelValues(prometheusUrl, selector, label) {
-  const response = await fetch(`${prometheusUrl}/api/v1/series?${new URLSearchParams({ 'match[]': selector, start: String(Date.now() / 1000 - 600) })}`);
+  const response = await fetch(
+    `${prometheusUrl}/api/v1/series?${new URLSearchParams({ 'match[]': selector, start: String(Date.now() / 1000 - 600) })}`,
+  );
   const body = await response.json();
   if (body.status !== 'success') throw new Error(`series ${selector}: ${body.error}`);
   return [...new Set(body.data.map((series) => series[label]).filter((value) => value !== undefined))].sort();
@@ -244,7 +259,8 @@ async function checkDashboard(prometheusUrl, service, { dataExpected }) {
     const found = await labelValues(prometheusUrl, selector, variable.label);
     const wanted = { namespace: NAMESPACE, job: service.name }[variable.name];
     console.log(`  variable ${variable.name} = label_values(${selector}, ${variable.label}) -> [${found.join(', ')}]`);
-    if (dataExpected && !found.includes(wanted)) problems.push(`${service.name}: variable ${variable.name} does not offer ${wanted} (found [${found.join(', ')}])`);
+    if (dataExpected && !found.includes(wanted))
+      problems.push(`${service.name}: variable ${variable.name} does not offer ${wanted} (found [${found.join(', ')}])`);
     values[variable.name] = wanted;
   }
   for (const target of dashboardTargets(dashboard)) {
@@ -305,18 +321,27 @@ async function main() {
     writeFileSync(join(workDir, 'prometheus.yml'), JSON.stringify(config, null, 2));
     const check = spawnSync('promtool', ['check', 'config', join(workDir, 'prometheus.yml')], { encoding: 'utf8' });
     if (check.status !== 0) throw new Error(`generated Prometheus configuration rejected:\n${check.stdout}${check.stderr}`);
-    const prometheus = startProcess('prometheus', 'prometheus', [
-      `--config.file=${join(workDir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(workDir, 'tsdb')}`,
-      `--web.listen-address=127.0.0.1:${prometheusPort}`,
-    ], { cwd: workDir });
+    const prometheus = startProcess(
+      'prometheus',
+      'prometheus',
+      [
+        `--config.file=${join(workDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(workDir, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${prometheusPort}`,
+      ],
+      { cwd: workDir },
+    );
     running.push(prometheus);
     await waitFor(`${prometheusUrl}/-/ready`, prometheus);
 
     for (const [name, port] of Object.entries(targets)) problems.push(...(await checkMetricsWithPromtool(name, port)));
 
     const statuses = await driveTraffic(`http://127.0.0.1:${loggerPort}`, brainUrl, 12);
-    console.log(`traffic: ${Object.entries(statuses).map(([status, n]) => `${n} x ${status}`).join(', ')}`);
+    console.log(
+      `traffic: ${Object.entries(statuses)
+        .map(([status, n]) => `${n} x ${status}`)
+        .join(', ')}`,
+    );
     await waitForScrapes(prometheusUrl, Object.keys(targets));
     await delay(3 * SCRAPE_SECONDS * 1000);
 
@@ -327,7 +352,8 @@ async function main() {
     }
   } catch (error) {
     for (const process of running) {
-      if (process.child.exitCode !== null) console.error(`${process.label} exited with ${process.child.exitCode}; its output:\n${process.output()}`);
+      if (process.child.exitCode !== null)
+        console.error(`${process.label} exited with ${process.child.exitCode}; its output:\n${process.output()}`);
     }
     throw error;
   } finally {

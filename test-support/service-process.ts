@@ -47,8 +47,8 @@ export async function startService(
       clearTimeout(timer);
       done((JSON.parse(line) as { port: number }).port);
     };
-    splitLines(child.stdout!, onLine);
-    splitLines(child.stderr!, (line) => output.push(line));
+    splitLines(child.stdout, onLine);
+    splitLines(child.stderr, (line) => output.push(line));
     void exited.then((code) => {
       clearTimeout(timer);
       fail(new Error(`${service} exited (${code}) before listening:\n${output.join('\n')}`));

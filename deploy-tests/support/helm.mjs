@@ -40,7 +40,10 @@ export const withoutSymlinkNotices = (stderr) =>
  * `helm template` of a chart; returns the raw YAML and the objects it holds (empty documents
  * dropped), each with the template it came from.
  */
-export async function helmTemplate(chart, { release = 'learning-analytics', namespace = 'learning-analytics', valuesFiles = [], set = [] } = {}) {
+export async function helmTemplate(
+  chart,
+  { release = 'learning-analytics', namespace = 'learning-analytics', valuesFiles = [], set = [] } = {},
+) {
   const args = ['template', release, chart, '--namespace', namespace];
   for (const file of valuesFiles) args.push('--values', file);
   for (const value of set) args.push('--set', value);
@@ -64,8 +67,7 @@ export function parseManifests(yamlText) {
 }
 
 export const isHook = (object) => Boolean(object.metadata?.annotations?.['helm.sh/hook']);
-export const findObject = (objects, kind, name) =>
-  objects.find((object) => object.kind === kind && object.metadata?.name === name);
+export const findObject = (objects, kind, name) => objects.find((object) => object.kind === kind && object.metadata?.name === name);
 export const objectsOfKind = (objects, kind) => objects.filter((object) => object.kind === kind);
 
 /**

@@ -77,7 +77,8 @@ export class SimulatedPod {
 
   /** The local port standing for a container port given by number or by name. */
   localPort(port) {
-    const containerPort = typeof port === 'number' ? port : this.container.ports.find((candidate) => candidate.name === port)?.containerPort;
+    const containerPort =
+      typeof port === 'number' ? port : this.container.ports.find((candidate) => candidate.name === port)?.containerPort;
     if (!this.localPorts[containerPort]) throw new Error(`${this.container.name} has no port ${port}`);
     return this.localPorts[containerPort];
   }
@@ -104,7 +105,8 @@ export class SimulatedPod {
 
   workingDirectory() {
     const workingDir = this.container.workingDir;
-    if (!workingDir?.startsWith(`${IMAGE_ROOT}/`)) throw new Error(`${this.container.name}: workingDir ${workingDir} is outside ${IMAGE_ROOT}`);
+    if (!workingDir?.startsWith(`${IMAGE_ROOT}/`))
+      throw new Error(`${this.container.name}: workingDir ${workingDir} is outside ${IMAGE_ROOT}`);
     return join(this.repoRoot, workingDir.slice(IMAGE_ROOT.length));
   }
 
@@ -131,7 +133,9 @@ export class SimulatedPod {
         redirect: 'manual',
       });
       await response.arrayBuffer();
-      return response.status >= 200 && response.status < 400 ? { ok: true, status: response.status } : { ok: false, status: response.status };
+      return response.status >= 200 && response.status < 400
+        ? { ok: true, status: response.status }
+        : { ok: false, status: response.status };
     } catch (error) {
       return { ok: false, error: error.message };
     }
@@ -152,7 +156,9 @@ export class SimulatedPod {
       if (this.process.exitCode !== null) break;
       await delay(Math.max(0, (probe.periodSeconds ?? 10) * 1000 - (Date.now() - started)));
     }
-    throw new Error(`${this.container.name}: ${kind} probe ${probe.httpGet.path} failed (${JSON.stringify(last)}); process output:\n${this.output}`);
+    throw new Error(
+      `${this.container.name}: ${kind} probe ${probe.httpGet.path} failed (${JSON.stringify(last)}); process output:\n${this.output}`,
+    );
   }
 
   /**

@@ -6,7 +6,9 @@ import { allCharts, chartsDir } from './repository.mjs';
 
 export function scenariosOf(chart) {
   const ciDir = join(chartsDir, chart, 'ci');
-  const files = readdirSync(ciDir).filter((file) => file.endsWith('-values.yaml')).sort();
+  const files = readdirSync(ciDir)
+    .filter((file) => file.endsWith('-values.yaml'))
+    .sort();
   return [
     { chart, name: 'defaults', valuesFiles: [] },
     ...files.map((file) => ({ chart, name: file.replace(/-values\.yaml$/, ''), valuesFiles: [join(ciDir, file)] })),

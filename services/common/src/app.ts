@@ -87,7 +87,10 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
     await next();
     if (ctx.body !== undefined && ctx.body !== null) return;
     if (ctx.status === 405 || ctx.status === 501) {
-      const allowed = (ctx.response.get('Allow') || '').split(',').map((m) => m.trim()).filter(Boolean);
+      const allowed = (ctx.response.get('Allow') || '')
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean);
       throw new MethodNotAllowedError(`Method ${ctx.method} is not allowed on ${ctx.path}.`, allowed);
     }
     if (ctx.status === 404) throw new NotFoundError(`No route for ${ctx.method} ${ctx.path}.`);

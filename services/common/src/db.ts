@@ -82,9 +82,6 @@ export async function migrateToLatest(db: Knex, migrations: Migration[]): Promis
 }
 
 export async function pendingMigrations(db: Knex, migrations: Migration[]): Promise<string[]> {
-  const [, pending] = (await db.migrate.list({ migrationSource: migrationSource(migrations) })) as [
-    unknown,
-    Migration[],
-  ];
+  const [, pending] = (await db.migrate.list({ migrationSource: migrationSource(migrations) })) as [unknown, Migration[]];
   return pending.map((m) => m.name);
 }

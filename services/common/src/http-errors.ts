@@ -30,14 +30,7 @@ export function errorHandler(logger: Logger) {
   };
 }
 
-function respond(
-  ctx: Context,
-  status: number,
-  code: string,
-  message: string,
-  details: ErrorBody['error']['details'] = [],
-  omitted = 0,
-) {
+function respond(ctx: Context, status: number, code: string, message: string, details: ErrorBody['error']['details'] = [], omitted = 0) {
   ctx.status = status;
   ctx.body = { error: { code, message, details, ...(omitted > 0 ? { details_omitted: omitted } : {}) } } satisfies ErrorBody;
 }

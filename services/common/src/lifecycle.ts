@@ -37,6 +37,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
       headersTimeout: config.HEADERS_TIMEOUT_MS,
       connectionsCheckingInterval: Math.min(1000, config.HEADERS_TIMEOUT_MS / 2),
     },
+    // Koa's handler returns a promise that settles once the answer is sent; node:http ignores it.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
     app.callback(),
   );
   server.maxConnections = config.MAX_CONNECTIONS;

@@ -9,19 +9,22 @@ export function createLogger(options: { level: string; service: string }): Logge
   // next one, instead of one blocking write per request. Nothing waits for a buffer to fill, so
   // a quiet service still logs at once. Pending lines are flushed on exit (not on SIGKILL).
   const destination = pino.destination({ dest: 1, sync: false });
-  return pino({
-    level: options.level,
-    base: { service: options.service },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'config.databaseUrl'],
-      censor: '[redacted]',
+  return pino(
+    {
+      level: options.level,
+      base: { service: options.service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'config.databaseUrl'],
+        censor: '[redacted]',
+      },
+      mixin() {
+        const spanContext = trace.getSpan(context.active())?.spanContext();
+        if (!spanContext || !isSpanContextValid(spanContext)) return {};
+        return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+      },
     },
-    mixin() {
-      const spanContext = trace.getSpan(context.active())?.spanContext();
-      if (!spanContext || !isSpanContextValid(spanContext)) return {};
-      return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
-    },
-  }, destination);
+    destination,
+  );
 }

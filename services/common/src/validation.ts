@@ -28,7 +28,7 @@ function firstInexactNumber(value: unknown): string | undefined {
     if (typeof item === 'number') {
       if (!Number.isFinite(item) || (Number.isInteger(item) && !Number.isSafeInteger(item))) return path;
     } else if (typeof item === 'object' && item !== null) {
-      const entries = Object.entries(item);
+      const entries: Array<[string, unknown]> = Object.entries(item);
       for (let i = entries.length - 1; i >= 0; i -= 1) {
         const [key, child] = entries[i]!;
         pending.push([child, `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`]);
@@ -67,7 +67,8 @@ export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
       } catch {
         message = 'is nested too deeply'; // JSON.stringify ran out of stack: a value no one can store or read back
       }
-      if (message) (maxJsonBytes as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: MAX_JSON_BYTES, message, params: { limit } }];
+      if (message)
+        (maxJsonBytes as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: MAX_JSON_BYTES, message, params: { limit } }];
       return message === undefined;
     },
   });
@@ -104,10 +105,17 @@ export function isRfc3339DateTime(text: string): boolean {
   if (!match) return false;
   // An offset of Z has no hour and minute groups: those count as 0.
   const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match.slice(1).map((group) => Number(group ?? 0));
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  const daysInMonth = new Date(Date.UTC(year!, month, 0)).getUTCDate();
   return (
-    month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth &&
-    hour! <= 23 && minute! <= 59 && second! <= 60 && offsetHour! <= 23 && offsetMinute! <= 59
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 60 &&
+    offsetHour! <= 23 &&
+    offsetMinute! <= 59
   );
 }
 
@@ -200,11 +208,7 @@ function itemDetails(validateItem: ValidateFunction, items: unknown[]): { detail
 }
 
 /** A function that returns the value typed as T, or throws ValidationError (body) / BadRequestError (query, path). */
-export function compileValidator<T>(
-  ajv: Ajv,
-  schema: object,
-  where: 'body' | 'query' | 'path',
-): Validator<T> {
+export function compileValidator<T>(ajv: Ajv, schema: object, where: 'body' | 'query' | 'path'): Validator<T> {
   // An array is checked as a whole (type, length) and then item by item (see itemDetails).
   const { items, ...arrayShape } = schema as { items?: object };
   const validate: ValidateFunction = ajv.compile(items === undefined ? schema : arrayShape);

@@ -9,7 +9,14 @@ import { MasteryReads } from './data/mastery-reads.js';
 import { createApp } from './app.js';
 import { migrations } from '../migrations/index.js';
 
-const { config, logger, db, metrics: serviceMetrics, state, version } = await bootService({
+const {
+  config,
+  logger,
+  db,
+  metrics: serviceMetrics,
+  state,
+  version,
+} = await bootService({
   name: 'concept-mastery',
   packageJson: new URL('../../package.json', import.meta.url),
   loadConfig,

@@ -39,7 +39,7 @@ export function createMasteryMetrics(registry: Registry): MasteryMetrics {
     }),
     feedLagEvents: new Gauge({
       name: 'mastery_feed_lag_events',
-      help: "Events committed in the Logger that the real-time consumer has not applied yet (head seq - cursor).",
+      help: 'Events committed in the Logger that the real-time consumer has not applied yet (head seq - cursor).',
       registers: [registry],
     }),
     feedLagSeconds: new Gauge({

@@ -36,7 +36,8 @@ export const recomputeSummarySchema = Type.Object(
     }),
     concepts_written: Type.Integer({
       minimum: 0,
-      description: 'Records created or changed. An unchanged record is not rewritten; one the real-time consumer has already taken further is kept.',
+      description:
+        'Records created or changed. An unchanged record is not rewritten; one the real-time consumer has already taken further is kept.',
     }),
     duration_ms: Type.Number({ minimum: 0 }),
   },

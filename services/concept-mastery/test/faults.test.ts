@@ -17,7 +17,8 @@ import {
   type StoredEvent,
 } from './support.js';
 
-const recompute = (brainUrl: string, user: string) => request(`${brainUrl}/mastery/recompute/${encodeURIComponent(user)}`, { method: 'POST' });
+const recompute = (brainUrl: string, user: string) =>
+  request(`${brainUrl}/mastery/recompute/${encodeURIComponent(user)}`, { method: 'POST' });
 const clientOk = 'learning_events_client_requests_total{status="200"}';
 
 test('the Logger SIGKILLed during a recompute: 503, stored mastery untouched; then it recovers', async () => {
@@ -154,8 +155,14 @@ describe('through a fake upstream in front of the real Logger', () => {
     await expectUntouched(before);
   });
 
-  test('another student\'s events in the answer: 502', async () => {
-    const other = { ...events[0], user_id: 'someone-else', timestamp: '2024-01-01T00:00:00.000Z', recorded_at: '2024-01-01T00:00:00.000Z', event_id: '00000000-0000-4000-8000-000000000000' };
+  test("another student's events in the answer: 502", async () => {
+    const other = {
+      ...events[0],
+      user_id: 'someone-else',
+      timestamp: '2024-01-01T00:00:00.000Z',
+      recorded_at: '2024-01-01T00:00:00.000Z',
+      event_id: '00000000-0000-4000-8000-000000000000',
+    };
     fake.script.push({ status: 200, body: JSON.stringify([other]) });
     const res = await recompute(stack.brain.url, user);
     expect(res.status).toBe(502);
@@ -174,13 +181,21 @@ describe('through a fake upstream in front of the real Logger', () => {
   test('a recompute that fails on a page aborts the page requested ahead of it; the Brain lives on', async () => {
     const before = (await request(`${stack.brain.url}/mastery/${user}`)).body;
     // A timeout far beyond the test: the request ahead can only end by being aborted.
-    await stack.restartBrain('SIGTERM', { LEARNING_EVENTS_PAGE_SIZE: '50', LEARNING_EVENTS_RETRIES: '0', LEARNING_EVENTS_TIMEOUT_MS: '60000' });
+    await stack.restartBrain('SIGTERM', {
+      LEARNING_EVENTS_PAGE_SIZE: '50',
+      LEARNING_EVENTS_RETRIES: '0',
+      LEARNING_EVENTS_TIMEOUT_MS: '60000',
+    });
     const other = { ...events[0], user_id: 'someone-else', timestamp: '2024-01-01T00:00:00.000Z', recorded_at: '2024-01-01T00:00:00.000Z' };
     const next = `</events/${user}?limit=50&cursor=ahead>; rel="next"`;
     fake.script.push({ status: 200, body: JSON.stringify([other]), headers: { link: next } }, 'stall');
     const res = await recompute(stack.brain.url, user);
     expect(res.status).toBe(502);
-    await eventually(async () => (await metric(stack.brain.url, 'learning_events_client_requests_total{status="aborted"}')) === 1, 25, 5000);
+    await eventually(
+      async () => (await metric(stack.brain.url, 'learning_events_client_requests_total{status="aborted"}')) === 1,
+      25,
+      5000,
+    );
     expect(await metric(stack.brain.url, 'learning_events_client_requests_total{status="timeout"}')).toBe(0);
     expect(fake.seen[0]!.url).toBe(`/events/${user}?limit=50`);
     await expectUntouched(before);
@@ -221,12 +236,18 @@ test('the Brain SIGKILLed while the feed has unconsumed events: nothing lost, no
   const stack = await startStack({ brainEnv: { FEED_PAGE_SIZE: '10' } });
   try {
     const users = ['rt-a', 'rt-b', 'rt-c'];
-    const first = await logEvents(stack.logger.url, users.flatMap((u) => mixedEvents(u, 700, 4)));
+    const first = await logEvents(
+      stack.logger.url,
+      users.flatMap((u) => mixedEvents(u, 700, 4)),
+    );
     // Kill it mid-way through applying them (pages of 10 events, one transaction each).
     await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_cursor_seq')) > 0, 5);
     await stack.brain.kill('SIGKILL');
     // More events while it is down.
-    const second = await logEvents(stack.logger.url, users.flatMap((u) => mixedEvents(u, 200, 4, 700)));
+    const second = await logEvents(
+      stack.logger.url,
+      users.flatMap((u) => mixedEvents(u, 200, 4, 700)),
+    );
     await stack.restartBrain();
     const all = [...first, ...second];
     const head = Math.max(...all.map((e) => e.seq));

@@ -2,17 +2,7 @@
 // concepts, and the operational endpoints: both services as real processes.
 import { rawGet } from '../../../test-support/raw-http.js';
 import { request } from '../../../test-support/http.js';
-import {
-  caughtUp,
-  expectedRecords,
-  logEvents,
-  mixedEvents,
-  quiz,
-  readMastery,
-  startStack,
-  video,
-  type Stack,
-} from './support.js';
+import { caughtUp, expectedRecords, logEvents, mixedEvents, quiz, readMastery, startStack, video, type Stack } from './support.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -190,7 +180,10 @@ test('ids holding any Unicode and an encoded "/" round-trip through both service
 
 test('records are sorted by concept_id', async () => {
   const user = 'sorted';
-  await logEvents(stack.logger.url, ['b', 'Z', 'a', 'ä', '1'].map((c) => quiz(user, c, { score: 70 })));
+  await logEvents(
+    stack.logger.url,
+    ['b', 'Z', 'a', 'ä', '1'].map((c) => quiz(user, c, { score: 70 })),
+  );
   await post(`${stack.brain.url}/mastery/recompute/${user}`, undefined);
   const ids = (await readMastery(stack.brain.url, user)).map((r) => r.concept_id);
   expect(ids).toEqual(['1', 'Z', 'a', 'b', 'ä']);
@@ -205,12 +198,24 @@ describe('bad input gets the common error body, never a 500', () => {
   ])('%s: 400', async (_name, method, path) => {
     const res = await request(`${stack.brain.url}${path}`, { method });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: { code: 'bad_request', message: expect.any(String), details: [expect.objectContaining({ path: expect.stringMatching(/^path:/) })] } });
+    expect(res.body).toEqual({
+      error: {
+        code: 'bad_request',
+        message: expect.any(String),
+        details: [expect.objectContaining({ path: expect.stringMatching(/^path:/) })],
+      },
+    });
   });
   test.each(['/mastery/%2E%2E', '/mastery/u/..', '/mastery/%E9', '/mastery/%ZZ/c'])('%s: 400', async (path) => {
     const res = await rawGet(stack.brain.url, path);
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: { code: 'bad_request', message: expect.any(String), details: [expect.objectContaining({ path: expect.stringMatching(/^path:/) })] } });
+    expect(res.body).toEqual({
+      error: {
+        code: 'bad_request',
+        message: expect.any(String),
+        details: [expect.objectContaining({ path: expect.stringMatching(/^path:/) })],
+      },
+    });
   });
   test('wrong method: 405 with Allow', async () => {
     const res = await request(`${stack.brain.url}/mastery/someone`, { method: 'DELETE' });
@@ -250,7 +255,16 @@ test('health, readiness, metrics, OpenAPI and docs', async () => {
     expect.arrayContaining(['/mastery/{user_id}', '/mastery/{user_id}/{concept_id}', '/mastery/recompute/{user_id}', '/health']),
   );
   expect(openapi.body.components.schemas.MasteryRecord.required).toEqual(
-    expect.arrayContaining(['user_id', 'concept_id', 'mastery_score', 'total_attempts', 'successful_attempts', 'last_event_at', 'updated_at', 'model']),
+    expect.arrayContaining([
+      'user_id',
+      'concept_id',
+      'mastery_score',
+      'total_attempts',
+      'successful_attempts',
+      'last_event_at',
+      'updated_at',
+      'model',
+    ]),
   );
   const docs = await request<string>(`${brain.url}/docs`);
   expect(docs.status).toBe(200);

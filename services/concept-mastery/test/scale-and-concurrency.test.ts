@@ -13,7 +13,8 @@ import {
   type StoredEvent,
 } from './support.js';
 
-const recompute = (brainUrl: string, user: string) => request(`${brainUrl}/mastery/recompute/${encodeURIComponent(user)}`, { method: 'POST' });
+const recompute = (brainUrl: string, user: string) =>
+  request(`${brainUrl}/mastery/recompute/${encodeURIComponent(user)}`, { method: 'POST' });
 
 /** The records a fresh Brain (no consumer) builds with one recompute over the same Logger. */
 async function cleanRun(loggerUrl: string, user: string) {
@@ -82,7 +83,12 @@ test('recomputes racing the real-time consumer end equal to one clean run', asyn
     const logged: StoredEvent[] = [];
     const writes = (async () => {
       for (let i = 0; i < 12; i += 1) {
-        logged.push(...(await logEvents(stack.logger.url, users.flatMap((u) => mixedEvents(u, 150, 5, i * 150)))));
+        logged.push(
+          ...(await logEvents(
+            stack.logger.url,
+            users.flatMap((u) => mixedEvents(u, 150, 5, i * 150)),
+          )),
+        );
       }
     })();
     let writing = true;

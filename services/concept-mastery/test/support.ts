@@ -35,7 +35,11 @@ export const FAST_CLIENT = {
  * the Brain's configuration when given.
  */
 export async function startStack(
-  options: { brainEnv?: Record<string, string>; loggerEnv?: Record<string, string>; upstreamUrl?: (loggerUrl: string) => Promise<string> } = {},
+  options: {
+    brainEnv?: Record<string, string>;
+    loggerEnv?: Record<string, string>;
+    upstreamUrl?: (loggerUrl: string) => Promise<string>;
+  } = {},
 ): Promise<Stack> {
   const dir = makeTempDir('concept-mastery-');
   const logger = await startService('learning-events', { DATABASE_URL: `sqlite:${dir.path}/events.db`, ...options.loggerEnv });

@@ -82,22 +82,31 @@ test('a recompute is one trace: Brain server -> client span per attempt -> Logge
       for (let at = span; at; at = byId(at.parentSpanId)) if (at.parentSpanId === ancestor.spanId) return true;
       return false;
     };
-    const brainServer = () =>
-      spans.find((s) => s.service === 'concept-mastery' && s.kind === SERVER && s.name.startsWith('POST'));
+    const brainServer = () => spans.find((s) => s.service === 'concept-mastery' && s.kind === SERVER && s.name.startsWith('POST'));
     const loggerDbSpans = (loggerServer: Span) =>
-      spans.filter((s) => s.service === 'learning-events' && s.kind !== SERVER && isAncestor(loggerServer, s) && attribute(s, 'db.system', 'db.system.name'));
+      spans.filter(
+        (s) =>
+          s.service === 'learning-events' &&
+          s.kind !== SERVER &&
+          isAncestor(loggerServer, s) &&
+          attribute(s, 'db.system', 'db.system.name'),
+      );
     // Spans arrive in batches from two processes; wait until the whole chain is in.
-    await eventually(async () => {
+    await eventually(() => {
       const root = brainServer();
-      if (!root) return false;
+      if (!root) return Promise.resolve(false);
       const loggerServer = spans.find((s) => s.service === 'learning-events' && s.kind === SERVER && s.traceId === root.traceId);
-      return loggerServer !== undefined && loggerDbSpans(loggerServer).length > 0;
+      return Promise.resolve(loggerServer !== undefined && loggerDbSpans(loggerServer).length > 0);
     }, 100);
 
     const root = brainServer()!;
     expect(root.parentSpanId || undefined).toBeUndefined();
     const clientSpans = spans.filter(
-      (s) => s.service === 'concept-mastery' && s.kind === CLIENT && s.traceId === root.traceId && attribute(s, 'http.request.method', 'http.method'),
+      (s) =>
+        s.service === 'concept-mastery' &&
+        s.kind === CLIENT &&
+        s.traceId === root.traceId &&
+        attribute(s, 'http.request.method', 'http.method'),
     );
     expect(clientSpans).toHaveLength(2); // one page, two attempts: 503, then 200
     for (const client of clientSpans) expect(isAncestor(root, client)).toBe(true);
@@ -114,7 +123,9 @@ test('a recompute is one trace: Brain server -> client span per attempt -> Logge
     for (const db of dbSpans) expect(db.traceId).toBe(root.traceId);
     expect(dbSpans.map((s) => attribute(s, 'db.operation.name', 'db.operation'))).toContain('select');
     // The Brain's own writes of the recompute are in the same trace, under its server span.
-    const brainDb = spans.filter((s) => s.service === 'concept-mastery' && s.traceId === root.traceId && attribute(s, 'db.system.name', 'db.system'));
+    const brainDb = spans.filter(
+      (s) => s.service === 'concept-mastery' && s.traceId === root.traceId && attribute(s, 'db.system.name', 'db.system'),
+    );
     expect(brainDb.map((s) => attribute(s, 'db.operation.name', 'db.operation'))).toContain('insert');
     for (const db of brainDb) expect(isAncestor(root, db)).toBe(true);
 

@@ -6,7 +6,14 @@ import { EventWriter } from './data/event-writer.js';
 import { createApp } from './app.js';
 import { migrations } from '../migrations/index.js';
 
-const { config, logger, db, metrics: serviceMetrics, state, version } = await bootService({
+const {
+  config,
+  logger,
+  db,
+  metrics: serviceMetrics,
+  state,
+  version,
+} = await bootService({
   name: 'learning-events',
   packageJson: new URL('../../package.json', import.meta.url),
   loadConfig,

@@ -8,7 +8,6 @@ export const MAX_DETAILS_BYTES = 16 * 1024;
 export const MAX_PAGE_LIMIT = 10_000;
 export const MAX_FEED_WAIT_MS = 5_000;
 
-
 const rfc3339 = (description: string) => Type.String({ format: 'date-time', description });
 
 const eventDetailsSchema = Type.Object(
@@ -33,9 +32,7 @@ export function eventInputSchema(eventTypes: string[]) {
       concept_id: identifier('The concept the event is about.'),
       event_details: Type.Optional(eventDetailsSchema),
       event_id: Type.Optional(Type.String({ format: 'uuid', description: 'Client-chosen UUID: the idempotency key.' })),
-      timestamp: Type.Optional(
-        rfc3339('When it happened: RFC 3339 with an offset. Stored with millisecond precision. Default: now.'),
-      ),
+      timestamp: Type.Optional(rfc3339('When it happened: RFC 3339 with an offset. Stored with millisecond precision. Default: now.')),
     },
     {
       additionalProperties: false,

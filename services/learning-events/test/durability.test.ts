@@ -66,7 +66,13 @@ test('after SIGTERM: readiness 503 during the shutdown delay, in-flight requests
   // Send half the body now and the rest later: this request is in flight through the shutdown.
   const slowPost = new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method: 'POST', path: '/events', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/events',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         let text = '';
         res.on('data', (c) => (text += c));

@@ -38,16 +38,22 @@ describe('learning-events happy paths', () => {
     expect(timeline.body).toEqual([res.body]);
   });
 
-  test.each(['application/json; charset=UTF-8', 'application/json;charset=utf8', 'application/vnd.example+json', 'application/merge-patch+json'])(
-    'a JSON body sent as %s is parsed like application/json',
-    async (contentType) => {
-      const json = JSON.stringify({ user_id: 'content-types', event_type: 'video_watched', concept_id: 'c' });
-      const single = await request(`${logger.url}/events`, { method: 'POST', body: json, headers: { 'content-type': contentType } });
-      expect(single.status).toBe(201);
-      const batch = await request(`${logger.url}/events/batch`, { method: 'POST', body: `[${json}]`, headers: { 'content-type': contentType } });
-      expect(batch.status).toBe(201);
-    },
-  );
+  test.each([
+    'application/json; charset=UTF-8',
+    'application/json;charset=utf8',
+    'application/vnd.example+json',
+    'application/merge-patch+json',
+  ])('a JSON body sent as %s is parsed like application/json', async (contentType) => {
+    const json = JSON.stringify({ user_id: 'content-types', event_type: 'video_watched', concept_id: 'c' });
+    const single = await request(`${logger.url}/events`, { method: 'POST', body: json, headers: { 'content-type': contentType } });
+    expect(single.status).toBe(201);
+    const batch = await request(`${logger.url}/events/batch`, {
+      method: 'POST',
+      body: `[${json}]`,
+      headers: { 'content-type': contentType },
+    });
+    expect(batch.status).toBe(201);
+  });
 
   test('ids in any script, sent as UTF-8, come back byte for byte', async () => {
     const user_id = 'élève-学生-🙂';
@@ -57,7 +63,8 @@ describe('learning-events happy paths', () => {
   });
 
   test('numbers in event_details come back exactly as sent: the largest exact integers, fractions, exponents', async () => {
-    const body = '{"user_id":"exact","event_type":"video_watched","concept_id":"c","event_details":{"max":9007199254740991,"min":-9007199254740991,"half":0.5,"tiny":1e-300,"fraction":1.5e-10}}';
+    const body =
+      '{"user_id":"exact","event_type":"video_watched","concept_id":"c","event_details":{"max":9007199254740991,"min":-9007199254740991,"half":0.5,"tiny":1e-300,"fraction":1.5e-10}}';
     const res = await request(`${logger.url}/events`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(201);
     expect(res.body.event_details).toEqual({ max: 9007199254740991, min: -9007199254740991, half: 0.5, tiny: 1e-300, fraction: 1.5e-10 });

@@ -118,7 +118,16 @@ describe('a running service', () => {
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths)).toEqual(
-      expect.arrayContaining(['/events', '/events/batch', '/events/{user_id}', '/events/{user_id}/{concept_id}', '/feed', '/health', '/ready', '/metrics']),
+      expect.arrayContaining([
+        '/events',
+        '/events/batch',
+        '/events/{user_id}',
+        '/events/{user_id}/{concept_id}',
+        '/feed',
+        '/health',
+        '/ready',
+        '/metrics',
+      ]),
     );
     expect(doc.body.components.schemas.EventInput.properties.event_type.enum).toEqual(['quiz_attempt', 'forum_post']);
     expect(doc.body.components.schemas.ErrorBody).toBeDefined();

@@ -32,7 +32,7 @@ export async function startLogger(env: Record<string, string> = {}): Promise<Log
   return under;
 }
 
-export function quiz<Extra extends object = {}>(
+export function quiz<Extra extends object = Record<never, never>>(
   user_id: string,
   concept_id: string,
   details: object = { score: 75 },

@@ -9,11 +9,7 @@ export type MasteryRoutesDeps<S> = RecomputeDeps<S>;
 export function masteryRouter<S>(deps: MasteryRoutesDeps<S>): Router {
   const ajv = createAjv({ coerceTypes: true });
   const validateUserPath = compileValidator<{ user_id: string }>(ajv, userPathSchema, 'path');
-  const validateUserConceptPath = compileValidator<{ user_id: string; concept_id: string }>(
-    ajv,
-    userConceptPathSchema,
-    'path',
-  );
+  const validateUserConceptPath = compileValidator<{ user_id: string; concept_id: string }>(ajv, userConceptPathSchema, 'path');
   const router = new Router();
 
   router.get('/mastery/:user_id', async (ctx) => {

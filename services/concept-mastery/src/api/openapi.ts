@@ -20,7 +20,7 @@ export function conceptMasteryOpenApi(version: string, passScore: number): objec
     paths: {
       '/mastery/{user_id}': {
         get: {
-          summary: "Every concept record of a student, sorted by concept_id; an unknown student gets [].",
+          summary: 'Every concept record of a student, sorted by concept_id; an unknown student gets [].',
           parameters: [pathParameter('user_id', 'The student.')],
           responses: {
             '200': jsonResponse('The records', { type: 'array', items: schemaRef('MasteryRecord') }),

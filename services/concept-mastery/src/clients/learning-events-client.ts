@@ -11,12 +11,7 @@ import type { ValidateFunction } from 'ajv';
 import { UpstreamError, createAjv, toErrorDetails, type Logger } from '@learning-analytics/common';
 import type { LearningEvent } from '../domain/learning-event.js';
 import type { MasteryMetrics } from '../metrics.js';
-import {
-  upstreamFeedPageSchema,
-  upstreamTimelinePageSchema,
-  type UpstreamEvent,
-  type UpstreamFeedPage,
-} from '../schemas.js';
+import { upstreamFeedPageSchema, upstreamTimelinePageSchema, type UpstreamEvent, type UpstreamFeedPage } from '../schemas.js';
 
 export interface LearningEventsClientOptions {
   baseUrl: string;
@@ -236,4 +231,3 @@ function upstreamFailure(
   const code = err instanceof RequestError ? err.code : (err as { code?: string }).code;
   return new UpstreamError(503, 'upstream_unavailable', `${SERVICE} is unreachable${code ? ` (${code})` : ''}.`);
 }
-

@@ -110,12 +110,7 @@ export async function findMasteries<S>(
  * Upserts records, each only where nothing newer is stored (stored last_seq <= new last_seq).
  * Call inside a transaction.
  */
-export async function writeMasteries<S>(
-  db: Knex,
-  model: MasteryModel<S>,
-  writes: Array<MasteryWrite<S>>,
-  now: number,
-): Promise<void> {
+export async function writeMasteries<S>(db: Knex, model: MasteryModel<S>, writes: Array<MasteryWrite<S>>, now: number): Promise<void> {
   for (let i = 0; i < writes.length; i += WRITE_CHUNK) {
     const rows = writes.slice(i, i + WRITE_CHUNK).map(({ userId, conceptId, mastery }): MasteryRow => {
       const attempts = model.attempts(mastery.state);

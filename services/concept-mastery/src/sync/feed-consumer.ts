@@ -54,7 +54,10 @@ export class FeedConsumer<S> {
       try {
         const page = await client.readFeed(cursor, pageSize, waitMs, this.abort.signal);
         if (page.headSeq < cursor) {
-          logger.error({ after_seq: cursor, head_seq: page.headSeq }, "the Logger's head is behind the feed cursor: was its database replaced?");
+          logger.error(
+            { after_seq: cursor, head_seq: page.headSeq },
+            "the Logger's head is behind the feed cursor: was its database replaced?",
+          );
         }
         cursor = await this.applyPage(page, cursor);
         this.observeLag(page, cursor);

@@ -2,12 +2,7 @@
 // consumer (one event at a time, resuming from a stored record) must agree. Checked here over
 // generated histories; the services' tests check the same through HTTP.
 import fc from 'fast-check';
-import {
-  applyEvent,
-  applyFeedEvent,
-  foldHistory,
-  type ConceptMastery,
-} from '../../src/domain/mastery-model.js';
+import { applyEvent, applyFeedEvent, foldHistory, type ConceptMastery } from '../../src/domain/mastery-model.js';
 import { createPassRatioModel, type PassRatioState } from '../../src/domain/pass-ratio-model.js';
 import type { LearningEvent } from '../../src/domain/learning-event.js';
 
@@ -35,16 +30,14 @@ const historyArbitrary = fc
     { maxLength: 200 },
   )
   .map((items) =>
-    items.map(
-      (item, i): LearningEvent => ({
-        ...item,
-        event_id: `e${i}`,
-        user_id: 'u',
-        event_details: item.event_details as Record<string, unknown>,
-        recordedAt: item.occurredAt,
-        seq: i + 1,
-      }),
-    ),
+    items.map((item, i): LearningEvent => ({
+      ...item,
+      event_id: `e${i}`,
+      user_id: 'u',
+      event_details: item.event_details,
+      recordedAt: item.occurredAt,
+      seq: i + 1,
+    })),
   );
 
 const oneAtATime = (events: LearningEvent[], start = new Map<string, ConceptMastery<PassRatioState>>()) => {
@@ -101,9 +94,7 @@ test('the ratio is passed / graded attempts x 100, within 0-100', () => {
   fc.assert(
     fc.property(historyArbitrary, (events) => {
       for (const [conceptId, mastery] of foldHistory(model, events)) {
-        const graded = events.filter(
-          (e) => e.concept_id === conceptId && e.event_type === 'quiz_attempt' && isGraded(e.event_details),
-        );
+        const graded = events.filter((e) => e.concept_id === conceptId && e.event_type === 'quiz_attempt' && isGraded(e.event_details));
         const passed = graded.filter((e) => isPassed(e.event_details));
         expect(model.attempts(mastery.state)).toEqual({ total: graded.length, successful: passed.length });
         const score = model.score(mastery.state);

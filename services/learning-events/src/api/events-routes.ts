@@ -18,14 +18,7 @@ import type { Config } from '../config.js';
 import type { LoggerMetrics } from '../metrics.js';
 import type { EventWriter } from '../data/event-writer.js';
 import { parseInstant, toEventView, toNewEvent, type NewEvent } from '../domain/events.js';
-import {
-  eventRowJson,
-  headSeq,
-  listTimelinePage,
-  type EventRow,
-  type TimelineFilter,
-  type TimelinePosition,
-} from '../data/event-store.js';
+import { eventRowJson, headSeq, listTimelinePage, type EventRow, type TimelineFilter, type TimelinePosition } from '../data/event-store.js';
 import {
   eventBatchSchema,
   eventInputSchema,
@@ -54,17 +47,9 @@ export function eventsRouter({ db, writer, config, metrics }: EventsRoutesDeps):
   const validateEvent = compileValidator<EventInput>(bodyAjv, eventInputSchema(config.eventTypes), 'body');
   const validateBatch = compileValidator<EventInput[]>(bodyAjv, eventBatchSchema(config.eventTypes), 'body');
   const validateUserPath = compileValidator<{ user_id: string }>(paramAjv, userPathSchema, 'path');
-  const validateUserConceptPath = compileValidator<{ user_id: string; concept_id: string }>(
-    paramAjv,
-    userConceptPathSchema,
-    'path',
-  );
+  const validateUserConceptPath = compileValidator<{ user_id: string; concept_id: string }>(paramAjv, userConceptPathSchema, 'path');
   const validateTimelineQuery = compileValidator<TimelineQuery>(paramAjv, timelineQuerySchema, 'query');
-  const validateConceptTimelineQuery = compileValidator<TimelineQuery>(
-    paramAjv,
-    Type.Omit(timelineQuerySchema, ['concept_id']),
-    'query',
-  );
+  const validateConceptTimelineQuery = compileValidator<TimelineQuery>(paramAjv, Type.Omit(timelineQuerySchema, ['concept_id']), 'query');
 
   async function countRejections(ctx: Context, next: Next) {
     try {
@@ -80,28 +65,23 @@ export function eventsRouter({ db, writer, config, metrics }: EventsRoutesDeps):
 
   const router = new Router();
 
-  router.post(
-    ['/events', '/events/'],
-    countRejections,
-    jsonBody({ limitBytes: config.BODY_LIMIT_BYTES }),
-    async (ctx) => {
-      const event = parseEvent(validateEvent(ctx.request.body), Date.now(), '');
-      const [outcome] = await writer.append([event]);
-      if (outcome!.status === 'conflict') {
-        throw new ConflictError(`Event ${event.event_id} is already stored with different content.`, [
-          { path: '/event_id', reason: 'already stored with different content' },
-        ]);
-      }
-      if (outcome!.status === 'created') {
-        metrics.eventsIngested.inc({ event_type: event.event_type });
-        ctx.status = 201;
-        ctx.set('Location', `/events/${encodeURIComponent(event.user_id)}/${encodeURIComponent(event.concept_id)}`);
-      } else {
-        ctx.status = 200;
-      }
-      ctx.body = toEventView(outcome!.event);
-    },
-  );
+  router.post(['/events', '/events/'], countRejections, jsonBody({ limitBytes: config.BODY_LIMIT_BYTES }), async (ctx) => {
+    const event = parseEvent(validateEvent(ctx.request.body), Date.now(), '');
+    const [outcome] = await writer.append([event]);
+    if (outcome!.status === 'conflict') {
+      throw new ConflictError(`Event ${event.event_id} is already stored with different content.`, [
+        { path: '/event_id', reason: 'already stored with different content' },
+      ]);
+    }
+    if (outcome!.status === 'created') {
+      metrics.eventsIngested.inc({ event_type: event.event_type });
+      ctx.status = 201;
+      ctx.set('Location', `/events/${encodeURIComponent(event.user_id)}/${encodeURIComponent(event.concept_id)}`);
+    } else {
+      ctx.status = 200;
+    }
+    ctx.body = toEventView(outcome!.event);
+  });
 
   router.post('/events/batch', countRejections, jsonBody({ limitBytes: config.BATCH_BODY_LIMIT_BYTES }), async (ctx) => {
     const inputs = validateBatch(ctx.request.body);

@@ -18,10 +18,14 @@ const badInput = {
 };
 
 const timelineResponses = {
-  '200': jsonResponse('Oldest first (timestamp, then seq). With limit, a Link rel="next" header leads to the next page.', {
-    type: 'array',
-    items: schemaRef('StoredEvent'),
-  }, { Link: { description: 'rel="next" URL of the next page (only with limit, when more remain)', schema: { type: 'string' } } }),
+  '200': jsonResponse(
+    'Oldest first (timestamp, then seq). With limit, a Link rel="next" header leads to the next page.',
+    {
+      type: 'array',
+      items: schemaRef('StoredEvent'),
+    },
+    { Link: { description: 'rel="next" URL of the next page (only with limit, when more remain)', schema: { type: 'string' } } },
+  ),
   '400': errorResponse('Invalid path or query parameter'),
 };
 
@@ -29,13 +33,16 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
   return buildOpenApiDocument({
     title: 'Learning Events Service',
     version,
-    description: 'Records raw learning events permanently and serves each student\'s timeline and a commit-ordered feed.',
+    description: "Records raw learning events permanently and serves each student's timeline and a commit-ordered feed.",
     schemas: {
       EventInput: eventInputSchema(eventTypes),
       EventBatch: { ...eventBatchSchema(eventTypes), items: schemaRef('EventInput') },
       StoredEvent: storedEventSchema,
       BatchResult: batchResultSchema,
-      FeedPage: { ...feedPageSchema, properties: { ...feedPageSchema.properties, events: { type: 'array', items: schemaRef('StoredEvent') } } },
+      FeedPage: {
+        ...feedPageSchema,
+        properties: { ...feedPageSchema.properties, events: { type: 'array', items: schemaRef('StoredEvent') } },
+      },
     },
     paths: {
       '/events': {
@@ -90,4 +97,3 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
     },
   });
 }
-

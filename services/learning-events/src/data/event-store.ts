@@ -14,16 +14,7 @@ interface EventRow {
   recorded_at: number | string;
 }
 
-const columns = [
-  'seq',
-  'event_id',
-  'user_id',
-  'event_type',
-  'concept_id',
-  'event_details',
-  'occurred_at',
-  'recorded_at',
-] as const;
+const columns = ['seq', 'event_id', 'user_id', 'event_type', 'concept_id', 'event_details', 'occurred_at', 'recorded_at'] as const;
 
 /** Rows per INSERT statement: 1,000 rows of 7 values stay below every engine's parameter limit. */
 export const ROWS_PER_INSERT = 1000;
@@ -42,8 +33,7 @@ export function eventFromRow(row: EventRow): StoredEvent {
   };
 }
 
-const INSERT_SQL =
-  'insert into events (event_id, user_id, event_type, concept_id, event_details, occurred_at, recorded_at) values';
+const INSERT_SQL = 'insert into events (event_id, user_id, event_type, concept_id, event_details, occurred_at, recorded_at) values';
 
 /**
  * The statement that inserts `rows` events and returns each one's seq and event_id: one multi-row
@@ -84,12 +74,7 @@ export interface TimelinePosition {
 }
 
 /** One page of a student's timeline, oldest first (time, then seq), as raw rows ready to serialize. */
-export async function listTimelinePage(
-  db: Knex,
-  filter: TimelineFilter,
-  position: TimelinePosition,
-  limit: number,
-): Promise<EventRow[]> {
+export async function listTimelinePage(db: Knex, filter: TimelineFilter, position: TimelinePosition, limit: number): Promise<EventRow[]> {
   const query = db('events')
     .select(columns)
     .where('user_id', filter.userId)

@@ -13,9 +13,7 @@ import {
 } from './writer-protocol.js';
 
 export type AppendOutcome =
-  | { status: 'created'; event: StoredEvent }
-  | { status: 'duplicate'; event: StoredEvent }
-  | { status: 'conflict'; event: StoredEvent };
+  { status: 'created'; event: StoredEvent } | { status: 'duplicate'; event: StoredEvent } | { status: 'conflict'; event: StoredEvent };
 
 interface PendingAppend {
   events: NewEvent[];
@@ -38,7 +36,7 @@ export class EventWriter {
     private readonly onFailure: (err: Error) => void,
   ) {
     worker.on('message', (message: FromWriterThread) => this.receive(message));
-    worker.on('error', (err) => this.fail(err));
+    worker.on('error', (err: Error) => this.fail(err));
     worker.on('exit', (code) => this.fail(new Error(`the writer thread exited (${code})`)));
   }
 

@@ -3,14 +3,7 @@
 // content, none of its events are stored (their seq is 0) and its outcomes say which conflicted.
 import { isSameEvent, type EventValues, type StoredEvent } from '../domain/events.js';
 import { ROWS_PER_INSERT } from './event-store.js';
-import {
-  EVENT_ID,
-  ID_CHOSEN_BY_CLIENT,
-  ROW_VALUES,
-  fromWireEvent,
-  type WireEvent,
-  type WireOutcome,
-} from './writer-protocol.js';
+import { EVENT_ID, ID_CHOSEN_BY_CLIENT, ROW_VALUES, fromWireEvent, type WireEvent, type WireOutcome } from './writer-protocol.js';
 
 /** What a group commit needs of the database: one implementation per engine. */
 export interface EventWrites {
@@ -66,8 +59,6 @@ async function storeGroup(db: EventWrites, appends: WireEvent[][], known: Map<st
     const retried = known.get(id);
     if (retried) retried.seq = seq;
   }
-  const outcomes = pending.map(({ perEvent, stored }) =>
-    perEvent.map((p) => (typeof p !== 'string' ? p : stored ? seqs.get(p)! : 0)),
-  );
+  const outcomes = pending.map(({ perEvent, stored }) => perEvent.map((p) => (typeof p !== 'string' ? p : stored ? seqs.get(p)! : 0)));
   return { outcomes, inserted: toInsert.length };
 }

@@ -44,7 +44,7 @@ export function toNewEvent(input: EventInput, receivedAt: number): NewEvent {
     user_id: input.user_id,
     event_type: input.event_type,
     concept_id: input.concept_id,
-    event_details: (input.event_details ?? {}) as Record<string, unknown>,
+    event_details: input.event_details ?? {},
     occurred_at: input.timestamp === undefined ? receivedAt : (parseInstant(input.timestamp) ?? Number.NaN),
     recorded_at: receivedAt,
     idChosenByClient: input.event_id !== undefined,
