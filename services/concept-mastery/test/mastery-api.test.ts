@@ -195,19 +195,13 @@ describe('bad input gets the common error body, never a 500', () => {
     ['a user_id over 128 characters', 'GET', `/mastery/${'x'.repeat(129)}`],
     ['a control character in concept_id', 'GET', '/mastery/u/c%07'],
     ['recompute of an invalid user_id', 'POST', '/mastery/recompute/%01'],
+    // Sent as written: fetch would resolve the dots and re-escape the bad percent-encoding.
+    ['a user_id of two dots', 'RAW GET', '/mastery/%2E%2E'],
+    ['a concept_id of two dots', 'RAW GET', '/mastery/u/..'],
+    ['a lone byte that is no UTF-8', 'RAW GET', '/mastery/%E9'],
+    ['not a percent-escape', 'RAW GET', '/mastery/%ZZ/c'],
   ])('%s: 400', async (_name, method, path) => {
-    const res = await request(`${stack.brain.url}${path}`, { method });
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({
-      error: {
-        code: 'bad_request',
-        message: expect.any(String),
-        details: [expect.objectContaining({ path: expect.stringMatching(/^path:/) })],
-      },
-    });
-  });
-  test.each(['/mastery/%2E%2E', '/mastery/u/..', '/mastery/%E9', '/mastery/%ZZ/c'])('%s: 400', async (path) => {
-    const res = await rawGet(stack.brain.url, path);
+    const res = method === 'RAW GET' ? await rawGet(stack.brain.url, path) : await request(`${stack.brain.url}${path}`, { method });
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
       error: {
