@@ -357,3 +357,30 @@ describe('the umbrella chart', () => {
     expect(notes).toMatch(expected);
   });
 });
+
+describe('the data volume outlives the release unless asked otherwise', () => {
+  const claimOf = async (chart, set = []) => {
+    const { objects } = await helmTemplate(join(chartsDir, chart), { release: RELEASE, namespace: NAMESPACE, set });
+    const [claim] = objectsOfKind(objects, 'PersistentVolumeClaim');
+    return claim;
+  };
+
+  test.each(['learning-events', 'concept-mastery'])('%s: the claim is kept on uninstall by default', async (chart) => {
+    expect((await claimOf(chart)).metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+  });
+
+  test.each(['learning-events', 'concept-mastery'])(
+    '%s: keepOnUninstall=false lets uninstall delete it; other annotations stay',
+    async (chart) => {
+      const claim = await claimOf(chart, ['persistence.keepOnUninstall=false', 'persistence.annotations.team=data']);
+      expect(claim.metadata.annotations).toEqual({ team: 'data' });
+    },
+  );
+
+  test('the umbrella chart keeps both claims', async () => {
+    const { objects } = await helmTemplate(umbrellaChart, { release: RELEASE, namespace: NAMESPACE });
+    const claims = objectsOfKind(objects, 'PersistentVolumeClaim');
+    expect(claims).toHaveLength(2);
+    for (const claim of claims) expect(claim.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+  });
+});
