@@ -73,7 +73,7 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
         request_id: requestId,
         method: ctx.method,
         route,
-        path: ctx.path,
+        ...pathForLogs(ctx, route),
         status_code: ctx.status,
         duration_ms: Math.round(seconds * 1e6) / 1e3,
       };
@@ -120,6 +120,20 @@ async function rejectMalformedPath(ctx: Context, next: Next): Promise<void> {
     ]);
   }
   await next();
+}
+
+/**
+ * The request's path for its log line. A path naming a student keeps `:user_id` in its place and
+ * the id goes in `user_id`, which the logger writes as a pseudonym (see logger.ts).
+ */
+function pathForLogs(ctx: Context, route: string): { path: string; user_id?: string } {
+  const params = (ctx as Context & { params?: Record<string, string> }).params;
+  const userId = params?.user_id;
+  if (userId === undefined || route === 'unmatched') return { path: ctx.path };
+  const path = route.replace(/:(\w+)/g, (placeholder, name: string) =>
+    name === 'user_id' ? placeholder : encodeURIComponent(params?.[name] ?? ''),
+  );
+  return { path, user_id: userId };
 }
 
 function systemRouter({ metrics, state, checkReady }: ServiceAppOptions): Router {

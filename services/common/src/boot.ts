@@ -32,7 +32,11 @@ export async function bootService<C extends ServiceConfig>(spec: {
     console.error(`${spec.name}: ${(err as Error).message}`);
     process.exit(2);
   }
-  const logger = createLogger({ level: config.LOG_LEVEL, service: spec.name });
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    service: spec.name,
+    studentIds: { mode: config.LOG_STUDENT_IDS, key: config.LOG_PSEUDONYM_KEY },
+  });
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception');
     process.exit(1);

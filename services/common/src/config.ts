@@ -46,6 +46,16 @@ export function serviceConfigProperties(defaults: { port: number; databaseUrl: s
       description: 'sqlite:<path>, relative to the working directory or absolute.',
     },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    LOG_STUDENT_IDS: {
+      enum: ['pseudonym', 'raw'],
+      default: 'pseudonym',
+      description: 'How student ids appear in logs: a keyed pseudonym, or raw (for debugging).',
+    },
+    LOG_PSEUDONYM_KEY: {
+      type: 'string',
+      minLength: 16,
+      description: 'Key of the log pseudonyms; the same key gives the same pseudonyms across restarts and replicas.',
+    },
     REQUEST_TIMEOUT_MS: {
       type: 'integer',
       minimum: 1000,
@@ -83,6 +93,8 @@ export interface ServiceConfig {
   HOST: string;
   DATABASE_URL: string;
   LOG_LEVEL: string;
+  LOG_STUDENT_IDS: 'pseudonym' | 'raw';
+  LOG_PSEUDONYM_KEY?: string | undefined;
   REQUEST_TIMEOUT_MS: number;
   HEADERS_TIMEOUT_MS: number;
   MAX_CONNECTIONS: number;

@@ -106,6 +106,37 @@ describe('a running service', () => {
     });
   });
 
+  test('student ids are pseudonyms in the logs by default: the raw id appears on no line', async () => {
+    const student = 'élève-secret-4711';
+    await request(`${logger.url}/events/${encodeURIComponent(student)}/fractions`, { headers: { 'x-request-id': 'req-pseudonym' } });
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = logger.service.output.map((l) => JSON.parse(l));
+    expect(lines.find((l) => l.request_id === 'req-pseudonym')).toMatchObject({
+      route: '/events/:user_id/:concept_id',
+      path: '/events/:user_id/fractions',
+      user_id: expect.stringMatching(/^p-[0-9a-f]{20}$/),
+    });
+    const everything = logger.service.output.join('\n');
+    expect(everything).not.toContain(student);
+    expect(everything).not.toContain(encodeURIComponent(student));
+  });
+
+  test('with LOG_PSEUDONYM_KEY a student has the same pseudonym after a restart; LOG_STUDENT_IDS=raw logs the id', async () => {
+    const pseudonymAfterStart = async (env: Record<string, string>, requestId: string) => {
+      await logger.restart(env);
+      await request(`${logger.url}/events/the-same-student`, { headers: { 'x-request-id': requestId } });
+      await new Promise((r) => setTimeout(r, 100));
+      return logger.service.output.map((l) => JSON.parse(l)).find((l) => l.request_id === requestId)?.user_id as string;
+    };
+    const key = { LOG_PSEUDONYM_KEY: 'a-key-of-sixteen-chars-or-more' };
+    const first = await pseudonymAfterStart(key, 'req-key-1');
+    expect(first).toMatch(/^p-[0-9a-f]{20}$/);
+    expect(await pseudonymAfterStart(key, 'req-key-2')).toBe(first);
+    expect(await pseudonymAfterStart({ LOG_PSEUDONYM_KEY: 'another-key-of-sixteen-chars' }, 'req-key-3')).not.toBe(first);
+    expect(await pseudonymAfterStart({ LOG_STUDENT_IDS: 'raw' }, 'req-raw')).toBe('the-same-student');
+    await logger.restart();
+  });
+
   test('an X-Request-Id that does not look like an id is replaced, not echoed', async () => {
     const kept = await request(`${logger.url}/health`, { headers: { 'x-request-id': 'trace-abc.123:x' } });
     expect(kept.headers.get('x-request-id')).toBe('trace-abc.123:x');

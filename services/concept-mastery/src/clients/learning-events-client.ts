@@ -150,7 +150,10 @@ export class LearningEventsClient {
     }
     if (!validate(body)) {
       const details = toErrorDetails(validate.errors).slice(0, 10);
-      this.options.logger.warn({ url, details }, 'the Learning Events Service answered an unexpected body');
+      // The path, not the URL: a timeline's URL names the student, and logs carry no raw student ids.
+      const { pathname } = new URL(url);
+      const resource = pathname.startsWith('/events/') ? '/events/:user_id' : pathname;
+      this.options.logger.warn({ resource, details }, 'the Learning Events Service answered an unexpected body');
       throw new UpstreamError(502, 'upstream_bad_response', `${SERVICE} answered with an unexpected body.`, details);
     }
     return body as T;
