@@ -1,5 +1,7 @@
 // Builds a service's OpenAPI 3.1 document from the same JSON Schemas ajv validates with, adding
 // what every service shares: the error body, and the health, readiness and metrics endpoints.
+import { MAX_ERROR_DETAILS } from './errors.js';
+
 export const errorBodySchema = {
   $id: 'ErrorBody',
   type: 'object',
@@ -15,8 +17,8 @@ export const errorBodySchema = {
         message: { type: 'string' },
         details: {
           type: 'array',
-          maxItems: 100,
-          description: 'At most 100; details_omitted counts the rest.',
+          maxItems: MAX_ERROR_DETAILS,
+          description: `At most ${MAX_ERROR_DETAILS}; details_omitted counts the rest.`,
           items: {
             type: 'object',
             required: ['path', 'reason'],
@@ -27,7 +29,11 @@ export const errorBodySchema = {
             },
           },
         },
-        details_omitted: { type: 'integer', minimum: 1, description: 'Details left out beyond the first 100; absent when none were.' },
+        details_omitted: {
+          type: 'integer',
+          minimum: 1,
+          description: `Details left out beyond the first ${MAX_ERROR_DETAILS}; absent when none were.`,
+        },
       },
     },
   },

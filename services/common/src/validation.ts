@@ -79,7 +79,7 @@ export function createAjv(options: { coerceTypes?: boolean } = {}): Ajv {
     validate: function exactNumbers(wanted: boolean, data: unknown) {
       const at = wanted ? firstInexactNumber(data) : undefined;
       if (at === undefined) return true;
-      const message = `holds a number that cannot be stored as sent${at ? ` (at ${at})` : ''}: numbers must be finite, and integer values at most 9007199254740991 in size (send larger ones as strings)`;
+      const message = `holds a number that cannot be stored as sent${at ? ` (at ${at})` : ''}: numbers must be finite, and integer values at most ${Number.MAX_SAFE_INTEGER} in size (send larger ones as strings)`;
       (exactNumbers as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: EXACT_NUMBERS, message, params: {} }];
       return false;
     },
@@ -183,7 +183,7 @@ function looseIntegerDetails(value: unknown, names: string[], prefix: string): E
     const text = (value as Record<string, unknown>)[name];
     if (typeof text !== 'string') continue;
     if (!plainDecimalInteger.test(text) || !Number.isSafeInteger(Number(text))) {
-      details.push({ path: `${prefix}/${name}`, reason: 'must be a decimal integer (digits only, at most 9007199254740991)' });
+      details.push({ path: `${prefix}/${name}`, reason: `must be a decimal integer (digits only, at most ${Number.MAX_SAFE_INTEGER})` });
     }
   }
   return details;

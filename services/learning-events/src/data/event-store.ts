@@ -35,6 +35,11 @@ export function eventFromRow(row: EventRow): StoredEvent {
 
 const INSERT_SQL = 'insert into events (event_id, user_id, event_type, concept_id, event_details, occurred_at, recorded_at) values';
 
+/** The statement that reads the stored events among `ids` event_ids, every column. */
+export function findEventsSql(ids: number): string {
+  return `select ${columns.join(', ')} from events where event_id in (${Array.from({ length: ids }, () => '?').join(', ')})`;
+}
+
 /**
  * The statement that inserts `rows` events and returns each one's seq and event_id: one multi-row
  * VALUES list, plain SQL that SQLite and PostgreSQL both accept.

@@ -3,7 +3,7 @@
 // SQLite's own work for a 1,000-event commit. Knex keeps the schema, migrations and every read.
 import { openSqliteConnection, type SqliteConnection } from '@learning-analytics/common';
 import type { EventValues, StoredEvent } from '../domain/events.js';
-import { ROWS_PER_INSERT, eventFromRow, insertEventsSql, type EventRow } from './event-store.js';
+import { ROWS_PER_INSERT, eventFromRow, findEventsSql, insertEventsSql, type EventRow } from './event-store.js';
 import type { EventWrites } from './group-commit.js';
 
 /** Ids per `IN (...)` lookup. */
@@ -86,9 +86,4 @@ export function openSqliteEventWrites(databaseUrl: string): EventWrites {
       return Promise.resolve();
     },
   };
-}
-
-function findEventsSql(ids: number): string {
-  const placeholders = Array.from({ length: ids }, () => '?').join(', ');
-  return `select seq, event_id, user_id, event_type, concept_id, event_details, occurred_at, recorded_at from events where event_id in (${placeholders})`;
 }
