@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { trace } from '@opentelemetry/api';
 import type { ServiceMetrics } from './metrics.js';
 import { errorHandler } from './http-errors.js';
+import type { Principal } from './auth.js';
 import { apiDocsRouter } from './api-docs.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from './errors.js';
 
@@ -74,6 +75,7 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
         method: ctx.method,
         route,
         ...pathForLogs(ctx, route),
+        ...(ctx.state.principal ? { principal: (ctx.state.principal as Principal).name } : {}),
         status_code: ctx.status,
         duration_ms: Math.round(seconds * 1e6) / 1e3,
       };

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Knex } from 'knex';
 import { createLogger } from './logger.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
+import { createAuth, type Auth } from './auth.js';
 import { migrateToLatest, openDatabase, type Migration } from './db.js';
 import { ServiceState } from './app.js';
 import type { ServiceConfig } from './config.js';
@@ -13,6 +14,7 @@ export interface BootedService<C extends ServiceConfig> {
   config: C;
   logger: Logger;
   db: Knex;
+  auth: Auth;
   metrics: ServiceMetrics;
   state: ServiceState;
   version: string;
@@ -47,11 +49,19 @@ export async function bootService<C extends ServiceConfig>(spec: {
     logger.fatal({ err }, 'unhandled rejection');
     process.exit(1);
   });
+  const metrics = createMetrics();
+  let auth: Auth;
+  try {
+    auth = createAuth({ service: spec.name, config, logger, registry: metrics.registry });
+  } catch (err) {
+    console.error(`${spec.name}: ${(err as Error).message}`);
+    process.exit(2);
+  }
   const db = openDatabase(config.DATABASE_URL);
   const applied = await migrateToLatest(db, spec.migrations);
   logger.info({ applied }, 'migrations current');
   const { version } = JSON.parse(readFileSync(spec.packageJson, 'utf8')) as { version: string };
-  return { config, logger, db, metrics: createMetrics(), state: new ServiceState(), version };
+  return { config, logger, db, auth, metrics, state: new ServiceState(), version };
 }
 
 /** `npm run migrate`: applies pending migrations to the database and exits. */

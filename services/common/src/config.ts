@@ -77,6 +77,30 @@ export function serviceConfigProperties(defaults: { port: number; databaseUrl: s
       default: 1024,
       description: 'Open connections per process; further ones are closed at once.',
     },
+    AUTH_MODE: {
+      enum: ['required', 'off'],
+      default: 'off',
+      description: 'required: every API route needs a credential with its scope; off: every caller is trusted.',
+    },
+    AUTH_JWT_ISSUER: {
+      type: 'string',
+      pattern: '^https?://[^\\s]+$',
+      description: 'The `iss` of the JWTs to accept (a Kubernetes ServiceAccount issuer or any OIDC provider).',
+    },
+    AUTH_JWT_JWKS_URL: {
+      type: 'string',
+      pattern: '^https?://[^\\s]+$',
+      description: "The issuer's JWKS; default: the jwks_uri of <issuer>/.well-known/openid-configuration.",
+    },
+    AUTH_JWT_AUDIENCE: { type: 'string', minLength: 1, description: "The `aud` a token must carry; default: the service's name." },
+    AUTH_JWT_CA_FILE: { type: 'string', minLength: 1, description: 'PEM CA bundle trusted when fetching the discovery document and JWKS.' },
+    AUTH_JWT_JWKS_TOKEN_FILE: {
+      type: 'string',
+      minLength: 1,
+      description: 'Bearer token sent when fetching the discovery document and JWKS (re-read on every fetch).',
+    },
+    AUTH_API_KEYS_FILE: { type: 'string', minLength: 1, description: 'JSON array of API keys: [{id, sha256, scopes, description}].' },
+    AUTH_PRINCIPALS_FILE: { type: 'string', minLength: 1, description: 'JSON object from a JWT subject to its scopes.' },
     SHUTDOWN_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 },
     SHUTDOWN_DELAY_MS: {
       type: 'integer',
@@ -98,6 +122,14 @@ export interface ServiceConfig {
   REQUEST_TIMEOUT_MS: number;
   HEADERS_TIMEOUT_MS: number;
   MAX_CONNECTIONS: number;
+  AUTH_MODE: 'required' | 'off';
+  AUTH_JWT_ISSUER?: string | undefined;
+  AUTH_JWT_JWKS_URL?: string | undefined;
+  AUTH_JWT_AUDIENCE?: string | undefined;
+  AUTH_JWT_CA_FILE?: string | undefined;
+  AUTH_JWT_JWKS_TOKEN_FILE?: string | undefined;
+  AUTH_API_KEYS_FILE?: string | undefined;
+  AUTH_PRINCIPALS_FILE?: string | undefined;
   SHUTDOWN_TIMEOUT_MS: number;
   SHUTDOWN_DELAY_MS: number;
 }

@@ -28,6 +28,9 @@ export const SQLITE_PRAGMAS = [
   'wal_autocheckpoint = 8000',
   'busy_timeout = 5000',
   'foreign_keys = ON',
+  // Deleted rows are overwritten with zeros, so an erased student's data does not linger in free
+  // space of the file.
+  'secure_delete = ON',
 ];
 
 /** The SQLite file a `sqlite:<path>` URL names, resolved against the working directory. */
@@ -65,6 +68,16 @@ export function openDatabase(databaseUrl: string): Knex {
       },
     },
   });
+}
+
+/**
+ * After deleting personal data: the deleted rows are zeroed in the pages written (secure_delete),
+ * but the write-ahead log still holds older copies of those pages until it is checkpointed and
+ * truncated, which this does. A read in progress can keep it from truncating; then the next
+ * checkpoint finishes the job.
+ */
+export async function purgeDeletedCopies(db: Knex): Promise<void> {
+  await db.raw('pragma wal_checkpoint(TRUNCATE)');
 }
 
 /** Knex migration source over an ordered, statically imported list: no file-system scanning. */

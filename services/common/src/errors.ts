@@ -23,6 +23,11 @@ export abstract class AppError extends Error {
     this.details = details.slice(0, MAX_ERROR_DETAILS);
     this.omitted = omitted + Math.max(0, details.length - MAX_ERROR_DETAILS);
   }
+
+  /** Response headers the answer must carry besides the body, e.g. Allow or WWW-Authenticate. */
+  headers(): Record<string, string> {
+    return {};
+  }
 }
 
 export class MalformedJsonError extends AppError {
@@ -40,6 +45,38 @@ export class ValidationError extends AppError {
   readonly code = 'validation_failed';
 }
 
+/** No credential, or one that failed a check; the answer does not say which (the log line does). */
+export class UnauthenticatedError extends AppError {
+  readonly status = 401;
+  readonly code = 'unauthenticated';
+
+  constructor(
+    /** The service's name, the challenge's realm. */
+    readonly realm: string,
+    /** Whether a credential was sent (then the challenge says it was invalid). */
+    readonly credentialSent: boolean,
+  ) {
+    super(credentialSent ? 'The credential is not valid.' : 'This request needs a credential: a bearer token, or an API key.');
+  }
+
+  override headers(): Record<string, string> {
+    const challenge = `Bearer realm="${this.realm}"`;
+    return { 'WWW-Authenticate': this.credentialSent ? `${challenge}, error="invalid_token"` : challenge };
+  }
+}
+
+/** A valid credential without the scope the route needs. */
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+
+  constructor(readonly missingScope: string) {
+    super(`This request needs the scope ${missingScope}, which the credential does not carry.`, [
+      { path: '', reason: `missing scope ${missingScope}` },
+    ]);
+  }
+}
+
 export class NotFoundError extends AppError {
   readonly status = 404;
   readonly code = 'not_found';
@@ -54,6 +91,10 @@ export class MethodNotAllowedError extends AppError {
     readonly allowed: string[],
   ) {
     super(message);
+  }
+
+  override headers(): Record<string, string> {
+    return { Allow: this.allowed.join(', ') };
   }
 }
 
@@ -77,11 +118,14 @@ export class ServiceUnavailableError extends AppError {
   readonly code = 'service_unavailable';
 }
 
-/** A dependency we call failed: unreachable (503), timed out (504) or answered garbage (502). */
+/**
+ * A dependency we call failed: unreachable (503), timed out (504), answered garbage (502) or
+ * refused our credential (502, upstream_refused).
+ */
 export class UpstreamError extends AppError {
   constructor(
     readonly status: 502 | 503 | 504,
-    readonly code: 'upstream_bad_response' | 'upstream_unavailable' | 'upstream_timeout',
+    readonly code: 'upstream_bad_response' | 'upstream_unavailable' | 'upstream_timeout' | 'upstream_refused',
     message: string,
     details: ErrorDetail[] = [],
   ) {

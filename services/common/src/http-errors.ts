@@ -2,7 +2,7 @@
 // Bad input never becomes a 500 and no response ever carries a stack trace.
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { AppError, MethodNotAllowedError } from './errors.js';
+import { AppError } from './errors.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details: { path: string; reason: string }[]; details_omitted?: number };
@@ -16,7 +16,7 @@ export function errorHandler(logger: Logger) {
       const appError = asAppError(err);
       if (appError) {
         respond(ctx, appError.status, appError.code, appError.message, appError.details, appError.omitted);
-        if (appError instanceof MethodNotAllowedError) ctx.set('Allow', appError.allowed.join(', '));
+        ctx.set(appError.headers());
         return;
       }
       const status = httpStatusOf(err);

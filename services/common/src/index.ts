@@ -9,3 +9,7 @@ export * from './db.js';
 export * from './app.js';
 export * from './lifecycle.js';
 export * from './boot.js';
+export * from './scopes.js';
+export * from './auth.js';
+export * from './api-keys.js';
+export * from './reloading-file.js';

@@ -47,6 +47,33 @@ export function jsonResponse(description: string, schema: object, headers?: Reco
   return { description, ...(headers ? { headers } : {}), content: { 'application/json': { schema } } };
 }
 
+const securitySchemes = {
+  bearerAuth: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A JWT from the configured issuer (a Kubernetes ServiceAccount token or an OIDC provider), or an API key sent as `<id>.<secret>`.',
+  },
+  basicAuth: { type: 'http', scheme: 'basic', description: 'An API key: its id as the user name, its secret as the password.' },
+};
+
+/**
+ * An operation that needs `scope` (when AUTH_MODE=required): its security requirement names the
+ * scope, and its refusals are documented.
+ */
+export function withScope<T extends { summary: string; responses: object }>(scope: string, operation: T): T & { security: object[] } {
+  return {
+    ...operation,
+    description: `Needs the scope \`${scope}\` (or \`admin\`).`,
+    security: [{ bearerAuth: [scope] }, { basicAuth: [scope] }],
+    responses: {
+      ...operation.responses,
+      '401': errorResponse('No credential, or an invalid one (the WWW-Authenticate header says so)'),
+      '403': errorResponse('The credential lacks the scope'),
+    },
+  };
+}
+
 /** A required path parameter holding an identifier (what every service's ids look like). */
 export function pathParameter(name: string, description: string) {
   return {
@@ -107,7 +134,7 @@ export function buildOpenApiDocument(spec: {
     openapi: '3.1.0',
     info: { title: spec.title, version: spec.version, description: spec.description },
     paths: { ...spec.paths, ...sharedPaths },
-    components: { schemas: { ...stripIds(spec.schemas), ErrorBody: stripId(errorBodySchema) } },
+    components: { schemas: { ...stripIds(spec.schemas), ErrorBody: stripId(errorBodySchema) }, securitySchemes },
   };
 }
 

@@ -1,5 +1,6 @@
 // Every migration of the Concept Mastery Service, oldest first. Append; never edit a released one.
 import type { Migration } from '@learning-analytics/common';
 import { createMastery } from './001_create_mastery.js';
+import { addErasure } from './002_erasure.js';
 
-export const migrations: Migration[] = [createMastery];
+export const migrations: Migration[] = [createMastery, addErasure];

@@ -2,6 +2,7 @@
 import {
   createServiceApp,
   pendingMigrations,
+  type Auth,
   type Knex,
   type Logger,
   type ServiceMetrics,
@@ -19,6 +20,7 @@ import { migrations } from '../migrations/index.js';
 
 export interface AppDeps<S> {
   db: Knex;
+  auth: Auth;
   reads: MasteryReads;
   config: Config;
   logger: Logger;

@@ -1,5 +1,5 @@
 // The Concept Mastery Service's configuration, from environment variables only.
-import { readEnvConfig, serviceConfigProperties, type ServiceConfig } from '@learning-analytics/common';
+import { ConfigError, readEnvConfig, serviceConfigProperties, type ServiceConfig } from '@learning-analytics/common';
 
 const schema = {
   type: 'object',
@@ -10,6 +10,16 @@ const schema = {
       pattern: '^https?://[^\\s]+$',
       default: 'http://127.0.0.1:8000',
       description: 'Base URL of the Learning Events Service.',
+    },
+    LEARNING_EVENTS_TOKEN_FILE: {
+      type: 'string',
+      minLength: 1,
+      description: 'File holding the bearer token sent to the Logger (re-read when it changes).',
+    },
+    LEARNING_EVENTS_API_KEY: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_-]{1,64}\\.[A-Za-z0-9._~+/=-]+$',
+      description: 'An API key `<id>.<secret>` sent to the Logger as a bearer credential.',
     },
     LEARNING_EVENTS_TIMEOUT_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 5000 },
     LEARNING_EVENTS_DEADLINE_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 15000 },
@@ -29,6 +39,10 @@ const schema = {
 export interface Config extends ServiceConfig {
   /** Base URL of the Learning Events Service. */
   LEARNING_EVENTS_URL: string;
+  /** A file holding the bearer token the Brain sends to the Logger. */
+  LEARNING_EVENTS_TOKEN_FILE?: string | undefined;
+  /** Or an API key of the Logger's, `<id>.<secret>`. */
+  LEARNING_EVENTS_API_KEY?: string | undefined;
   /** Bound on one HTTP attempt to the Logger. */
   LEARNING_EVENTS_TIMEOUT_MS: number;
   /** Bound on one call to the Logger, every retry and backoff included. */
@@ -56,5 +70,8 @@ export interface Config extends ServiceConfig {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = readEnvConfig<Config>(schema, env);
+  if (config.LEARNING_EVENTS_TOKEN_FILE !== undefined && config.LEARNING_EVENTS_API_KEY !== undefined) {
+    throw new ConfigError('Invalid configuration: set LEARNING_EVENTS_TOKEN_FILE or LEARNING_EVENTS_API_KEY, not both.');
+  }
   return { ...config, LEARNING_EVENTS_URL: config.LEARNING_EVENTS_URL.replace(/\/+$/, '') };
 }

@@ -4,6 +4,7 @@ import { loadConfig } from './config.js';
 import { createMasteryMetrics } from './metrics.js';
 import { createPassRatioModel } from './domain/pass-ratio-model.js';
 import { LearningEventsClient } from './clients/learning-events-client.js';
+import { learningEventsAuthorization } from './clients/learning-events-credential.js';
 import { FeedConsumer } from './sync/feed-consumer.js';
 import { MasteryReads } from './data/mastery-reads.js';
 import { createApp } from './app.js';
@@ -13,6 +14,7 @@ const {
   config,
   logger,
   db,
+  auth,
   metrics: serviceMetrics,
   state,
   version,
@@ -25,6 +27,13 @@ const {
 const metrics = { ...serviceMetrics, ...createMasteryMetrics(serviceMetrics.registry) };
 const model = createPassRatioModel(config.PASS_SCORE);
 const reads = new MasteryReads(db, config.MASTERY_CACHE_STUDENTS);
+let authorization;
+try {
+  authorization = learningEventsAuthorization(config);
+} catch (err) {
+  console.error(`concept-mastery: LEARNING_EVENTS_TOKEN_FILE: ${(err as Error).message}`);
+  process.exit(2);
+}
 const client = new LearningEventsClient({
   baseUrl: config.LEARNING_EVENTS_URL,
   timeoutMs: config.LEARNING_EVENTS_TIMEOUT_MS,
@@ -33,6 +42,7 @@ const client = new LearningEventsClient({
   retryBaseMs: config.LEARNING_EVENTS_RETRY_BASE_MS,
   retryMaxMs: config.LEARNING_EVENTS_RETRY_MAX_MS,
   pageSize: config.LEARNING_EVENTS_PAGE_SIZE,
+  authorization,
   metrics,
   logger,
 });
@@ -51,7 +61,7 @@ const consumer = config.FEED_CONSUMER_ENABLED
     })
   : undefined;
 state.onDrain(() => void consumer?.stop());
-const app = createApp({ db, reads, config, logger, metrics, model, client, state, version });
+const app = createApp({ db, auth, reads, config, logger, metrics, model, client, state, version });
 
 await serve({
   app,

@@ -10,6 +10,7 @@ export interface MasteryMetrics {
   feedLagSeconds: Gauge;
   feedCursor: Gauge;
   feedEvents: Counter<'outcome'>;
+  feedFailures: Counter<'reason'>;
 }
 
 export function createMasteryMetrics(registry: Registry): MasteryMetrics {
@@ -54,8 +55,14 @@ export function createMasteryMetrics(registry: Registry): MasteryMetrics {
     }),
     feedEvents: new Counter({
       name: 'mastery_feed_events_total',
-      help: 'Feed events seen by the consumer: applied, or already_applied (a recompute had folded it).',
+      help: 'Feed entries seen by the consumer: applied, already_applied (a recompute had folded it), or erasure (a marker).',
       labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    feedFailures: new Counter({
+      name: 'mastery_feed_failures_total',
+      help: 'Feed reads or applies that failed, by reason: upstream_refused (the Logger refused the credential), upstream_unavailable, upstream_timeout, upstream_bad_response, internal.',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
   };

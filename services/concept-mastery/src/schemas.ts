@@ -75,6 +75,9 @@ export const upstreamTimelinePageSchema = Type.Array(upstreamEventSchema);
 export const upstreamFeedPageSchema = Type.Object(
   {
     events: Type.Array(upstreamEventSchema),
+    erasures: Type.Optional(
+      Type.Array(Type.Object({ seq: Type.Integer({ minimum: 1 }), user_id_sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) })),
+    ),
     next_after: Type.Integer({ minimum: 0 }),
     head_seq: Type.Integer({ minimum: 0 }),
   },
@@ -82,3 +85,11 @@ export const upstreamFeedPageSchema = Type.Object(
 );
 
 export type UpstreamFeedPage = Static<typeof upstreamFeedPageSchema>;
+
+export const masteryErasureSchema = Type.Object(
+  {
+    user_id: Type.String(),
+    records_deleted: Type.Integer({ minimum: 0, description: '0 when none were stored (e.g. a repeated call).' }),
+  },
+  { additionalProperties: false },
+);

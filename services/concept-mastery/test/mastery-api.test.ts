@@ -212,9 +212,10 @@ describe('bad input gets the common error body, never a 500', () => {
     });
   });
   test('wrong method: 405 with Allow', async () => {
-    const res = await request(`${stack.brain.url}/mastery/someone`, { method: 'DELETE' });
+    const res = await request(`${stack.brain.url}/mastery/someone`, { method: 'PUT' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toContain('GET');
+    expect(res.headers.get('allow')).toContain('DELETE');
     expect(res.body.error.code).toBe('method_not_allowed');
   });
   test('unknown route: 404', async () => {

@@ -1,5 +1,6 @@
 // Every migration of the Learning Events Service, oldest first. Append; never edit a released one.
 import type { Migration } from '@learning-analytics/common';
 import { createEvents } from './001_create_events.js';
+import { createErasures } from './002_create_erasures.js';
 
-export const migrations: Migration[] = [createEvents];
+export const migrations: Migration[] = [createEvents, createErasures];

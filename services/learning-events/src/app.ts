@@ -2,6 +2,7 @@
 import {
   createServiceApp,
   pendingMigrations,
+  type Auth,
   type Knex,
   type Logger,
   type ServiceMetrics,
@@ -18,6 +19,7 @@ import { migrations } from '../migrations/index.js';
 
 export interface AppDeps {
   db: Knex;
+  auth: Auth;
   config: Config;
   logger: Logger;
   metrics: ServiceMetrics & LoggerMetrics;

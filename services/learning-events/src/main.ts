@@ -10,6 +10,7 @@ const {
   config,
   logger,
   db,
+  auth,
   metrics: serviceMetrics,
   state,
   version,
@@ -26,7 +27,7 @@ const writer = await EventWriter.start(config.DATABASE_URL, metrics, (err) => {
   process.exit(1);
 });
 registerFeedWaitersGauge(serviceMetrics.registry, () => writer.waiting);
-const app = createApp({ db, config, logger, metrics, writer, state, version });
+const app = createApp({ db, auth, config, logger, metrics, writer, state, version });
 
 await serve({
   app,

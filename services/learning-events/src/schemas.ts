@@ -130,9 +130,33 @@ export const feedQuerySchema = Type.Object(
 
 export type FeedQuery = Required<Static<typeof feedQuerySchema>>;
 
+export const erasureMarkerSchema = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 1, description: 'Where the erasure sits in commit order, among the events.' }),
+    user_id_sha256: Type.String({
+      pattern: '^[0-9a-f]{64}$',
+      description: 'Hex SHA-256 of the UTF-8 user_id whose events were all deleted: consumers delete what they derived from them.',
+    }),
+    events_deleted: Type.Integer({ minimum: 1 }),
+    erased_at: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+
+export const erasureResultSchema = Type.Object(
+  {
+    user_id: Type.String(),
+    events_deleted: Type.Integer({ minimum: 0, description: '0 when the student had no events (e.g. a repeated call).' }),
+  },
+  { additionalProperties: false },
+);
+
 export const feedPageSchema = Type.Object(
   {
-    events: Type.Array(storedEventSchema),
+    events: Type.Array(storedEventSchema, { description: 'At most `limit` events.' }),
+    erasures: Type.Array(erasureMarkerSchema, {
+      description: 'Erasure markers in the same seq range as the events (at most `limit`); merge by seq to see commit order.',
+    }),
     next_after: Type.Integer({ description: 'Pass as `after` to continue.' }),
     head_seq: Type.Integer({ description: 'The highest committed seq when this page was read.' }),
   },

@@ -15,7 +15,7 @@ afterAll(() => logger.stop());
 test('an empty log answers an empty page at seq 0', async () => {
   const res = await request(`${logger.url}/feed`);
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ events: [], next_after: 0, head_seq: 0 });
+  expect(res.body).toEqual({ events: [], erasures: [], next_after: 0, head_seq: 0 });
 });
 
 test('consumers read every event once, in commit order, while writers keep writing', async () => {
@@ -66,7 +66,7 @@ test('head_seq is the real head, also when the caller asks past it', async () =>
   expect(head).toBeGreaterThan(0);
   const res = await request(`${logger.url}/feed?after=${head + 1000}`);
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ events: [], next_after: head + 1000, head_seq: head });
+  expect(res.body).toEqual({ events: [], erasures: [], next_after: head + 1000, head_seq: head });
 });
 
 describe('long polls', () => {

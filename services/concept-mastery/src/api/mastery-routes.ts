@@ -1,33 +1,58 @@
 // HTTP in, HTTP out for reading mastery and recomputing it. No SQL here.
 import Router from '@koa/router';
-import { NotFoundError, compileValidator, createAjv } from '@learning-analytics/common';
+import { NotFoundError, compileValidator, createAjv, purgeDeletedCopies, type Auth, type Principal } from '@learning-analytics/common';
 import { recomputeUser, type RecomputeDeps } from '../sync/recompute-user.js';
+import { deleteUserMasteries } from '../data/mastery-store.js';
 import { userConceptPathSchema, userPathSchema } from '../schemas.js';
 
-export type MasteryRoutesDeps<S> = RecomputeDeps<S>;
+export type MasteryRoutesDeps<S> = RecomputeDeps<S> & { auth: Auth };
 
 export function masteryRouter<S>(deps: MasteryRoutesDeps<S>): Router {
+  const { auth } = deps;
   const ajv = createAjv({ coerceTypes: true });
   const validateUserPath = compileValidator<{ user_id: string }>(ajv, userPathSchema, 'path');
   const validateUserConceptPath = compileValidator<{ user_id: string; concept_id: string }>(ajv, userConceptPathSchema, 'path');
   const router = new Router();
 
-  router.get('/mastery/:user_id', async (ctx) => {
+  router.get('/mastery/:user_id', auth.require('mastery:read'), async (ctx) => {
     const { user_id } = validateUserPath(ctx.params);
     ctx.type = 'application/json';
     ctx.body = await deps.reads.studentJson(user_id);
   });
 
-  router.get('/mastery/:user_id/:concept_id', async (ctx) => {
+  router.get('/mastery/:user_id/:concept_id', auth.require('mastery:read'), async (ctx) => {
     const { user_id, concept_id } = validateUserConceptPath(ctx.params);
     const record = await deps.reads.record(user_id, concept_id);
     if (!record) throw new NotFoundError(`No mastery record for student ${user_id} and concept ${concept_id}.`);
     ctx.body = record;
   });
 
-  router.post('/mastery/recompute/:user_id', async (ctx) => {
+  router.post('/mastery/recompute/:user_id', auth.require('mastery:recompute'), async (ctx) => {
     const { user_id } = validateUserPath(ctx.params);
     ctx.body = await recomputeUser(deps, user_id);
+  });
+
+  // Deletes what this service derived, not the events: a recompute afterwards rebuilds it. To
+  // erase a student everywhere, DELETE /events/{user_id} on the Logger; its marker reaches here.
+  router.delete('/mastery/:user_id', auth.require('admin'), async (ctx) => {
+    const { user_id } = validateUserPath(ctx.params);
+    const recordsDeleted = await deps.db.transaction((trx) => deleteUserMasteries(trx, user_id));
+    if (recordsDeleted > 0) {
+      deps.reads.invalidate([user_id]);
+      await purgeDeletedCopies(deps.db);
+    }
+    deps.logger.info(
+      {
+        audit: true,
+        action: 'erase_student_mastery',
+        principal: (ctx.state.principal as Principal).name,
+        user_id,
+        records_deleted: recordsDeleted,
+        erased_at: new Date().toISOString(),
+      },
+      'student mastery erased',
+    );
+    ctx.body = { user_id, records_deleted: recordsDeleted };
   });
 
   return router;

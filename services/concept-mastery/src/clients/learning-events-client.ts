@@ -1,10 +1,10 @@
 // The Brain's client to the Learning Events Service, on got's own retries. Each call has a
 // per-attempt timeout and an overall deadline; network errors, timeouts, 408, 429 and 5xx are
 // retried with exponential backoff and jitter (a Retry-After is honoured within the deadline),
-// other 4xx never. Every
+// other 4xx never (a 401 or 403 means the Logger refused our credential: upstream_refused). Every
 // attempt is its own HTTP request, so tracing shows one client span per attempt. Bodies are
 // validated before use; failures surface as UpstreamError: unreachable 503, timed out 504,
-// garbage 502.
+// garbage or refused 502.
 import type { IncomingHttpHeaders } from 'node:http';
 import got, { HTTPError, RequestError, TimeoutError, type Response } from 'got';
 import type { ValidateFunction } from 'ajv';
@@ -24,10 +24,19 @@ export interface LearningEventsClientOptions {
   pageSize: number;
   metrics: Pick<MasteryMetrics, 'clientRequests' | 'clientRetries'>;
   logger: Logger;
+  /** The Authorization header value of every request, read anew for each (a token file rotates); none when undefined. */
+  authorization?: (() => string) | undefined;
+}
+
+export interface ErasureMarker {
+  seq: number;
+  userIdSha256: string;
 }
 
 export interface FeedPage {
   events: LearningEvent[];
+  /** Erasures among the events' seq range: merge by seq for commit order. */
+  erasures: ErasureMarker[];
   nextAfter: number;
   headSeq: number;
 }
@@ -76,7 +85,12 @@ export class LearningEventsClient {
   async readFeed(after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<FeedPage> {
     const url = `${this.options.baseUrl}/feed?after=${after}&limit=${limit}&wait_ms=${waitMs}`;
     const { body } = await this.getJson<UpstreamFeedPage>(url, this.validateFeed, { extraTimeMs: waitMs, signal });
-    return { events: body.events.map(toLearningEvent), nextAfter: body.next_after, headSeq: body.head_seq };
+    return {
+      events: body.events.map(toLearningEvent),
+      erasures: (body.erasures ?? []).map((marker) => ({ seq: marker.seq, userIdSha256: marker.user_id_sha256 })),
+      nextAfter: body.next_after,
+      headSeq: body.head_seq,
+    };
   }
 
   /**
@@ -112,6 +126,11 @@ export class LearningEventsClient {
           },
         },
         hooks: {
+          beforeRequest: [
+            (request) => {
+              if (this.options.authorization) request.headers.authorization = this.options.authorization();
+            },
+          ],
           afterResponse: [
             (answer) => {
               metrics.clientRequests.inc({ status: String(answer.statusCode) });
@@ -227,6 +246,13 @@ function upstreamFailure(
     const message = `${SERVICE} answered ${status}.`;
     if (status === 429 || status === 503) return new UpstreamError(503, 'upstream_unavailable', message);
     if (status === 408 || status === 504) return new UpstreamError(504, 'upstream_timeout', message);
+    if (status === 401 || status === 403) {
+      return new UpstreamError(
+        502,
+        'upstream_refused',
+        `${SERVICE} refused the Concept Mastery Service's credential (${status}): check LEARNING_EVENTS_TOKEN_FILE or LEARNING_EVENTS_API_KEY, and the scope events:read.`,
+      );
+    }
     return new UpstreamError(502, 'upstream_bad_response', message);
   }
   if (deadlineReached) return new UpstreamError(504, 'upstream_timeout', `${SERVICE} did not answer within the deadline.`);

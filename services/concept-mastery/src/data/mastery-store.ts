@@ -4,12 +4,13 @@
 // one has folded at least as far (new last_seq >= stored last_seq). A record is always the fold of
 // every event of its concept up to its last_seq, so a record with a higher last_seq is simply
 // newer: recomputes racing each other or the consumer all end where one clean run would.
-import type { Knex } from '@learning-analytics/common';
+import { sha256Hex, type Knex } from '@learning-analytics/common';
 import type { ConceptMastery, MasteryModel } from '../domain/mastery-model.js';
 import type { MasteryRecordView } from '../schemas.js';
 
 interface MasteryRow {
   user_id: string;
+  user_id_sha256?: string | null;
   concept_id: string;
   model: string;
   mastery_score: number;
@@ -35,7 +36,7 @@ export interface MasteryWrite<S> {
   mastery: ConceptMastery<S>;
 }
 
-/** Rows per INSERT: 10 bound values each stays far below every engine's parameter limit. */
+/** Rows per INSERT: 11 bound values each stays far below every engine's parameter limit. */
 const WRITE_CHUNK = 500;
 /** (user, concept) pairs per lookup. */
 const READ_CHUNK = 400;
@@ -111,11 +112,18 @@ export async function findMasteries<S>(
  * Call inside a transaction.
  */
 export async function writeMasteries<S>(db: Knex, model: MasteryModel<S>, writes: Array<MasteryWrite<S>>, now: number): Promise<void> {
+  const digests = new Map<string, string>();
+  const digestOf = (userId: string) => {
+    let digest = digests.get(userId);
+    if (digest === undefined) digests.set(userId, (digest = sha256Hex(userId)));
+    return digest;
+  };
   for (let i = 0; i < writes.length; i += WRITE_CHUNK) {
     const rows = writes.slice(i, i + WRITE_CHUNK).map(({ userId, conceptId, mastery }): MasteryRow => {
       const attempts = model.attempts(mastery.state);
       return {
         user_id: userId,
+        user_id_sha256: digestOf(userId),
         concept_id: conceptId,
         model: model.name,
         mastery_score: model.score(mastery.state),
@@ -133,6 +141,33 @@ export async function writeMasteries<S>(db: Knex, model: MasteryModel<S>, writes
       .merge()
       .where('mastery_records.last_seq', '<=', db.raw('excluded.last_seq'));
   }
+}
+
+/** Deletes every record of a student; returns how many. */
+export async function deleteUserMasteries(db: Knex, userId: string): Promise<number> {
+  return db('mastery_records').where('user_id', userId).delete();
+}
+
+/**
+ * Applies an erasure marker of the Logger: deletes every record of the student the digest names and
+ * remembers the erasure's seq. Returns the erased user_ids (none when no record was stored).
+ */
+export async function applyErasure(db: Knex, userIdSha256: string, seq: number, now: number): Promise<string[]> {
+  const rows = (await db('mastery_records').distinct('user_id').where('user_id_sha256', userIdSha256)) as Array<{ user_id: string }>;
+  await db('mastery_records').where('user_id_sha256', userIdSha256).delete();
+  await db('erasures')
+    .insert({ user_id_sha256: userIdSha256, seq, erased_at: now })
+    .onConflict('user_id_sha256')
+    .merge()
+    .where('erasures.seq', '<', db.raw('excluded.seq'));
+  return rows.map((row) => row.user_id);
+}
+
+/** The seq of the student's latest erasure applied from the feed, or 0. */
+export async function latestErasureSeq(db: Knex, userId: string): Promise<number> {
+  const row = (await db('erasures').select('seq').where('user_id_sha256', sha256Hex(userId)).first()) as
+    { seq: number | string } | undefined;
+  return Number(row?.seq ?? 0);
 }
 
 export async function readFeedCursor(db: Knex): Promise<number> {

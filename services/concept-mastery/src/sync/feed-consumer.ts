@@ -1,13 +1,14 @@
 // The real-time consumer: tails the Logger's commit-ordered feed (long polling), applies each page
 // of events to the affected records and moves its cursor in the same transaction, so a crash or
-// restart neither loses nor re-applies an event. An event is applied to a record only when its seq
+// restart neither loses nor re-applies an event. Erasure markers in the feed delete the student's
+// records in the same transaction. An event is applied to a record only when its seq
 // is above the record's last_seq, so events a recompute has already folded are not counted twice.
 // While the Logger is unreachable it backs off exponentially, with jitter, and resumes where it was.
 import { setTimeout as wait } from 'node:timers/promises';
-import { UpstreamError, type Knex, type Logger } from '@learning-analytics/common';
+import { UpstreamError, purgeDeletedCopies, sha256Hex, type Knex, type Logger } from '@learning-analytics/common';
 import { applyFeedEvent, type ConceptMastery, type MasteryModel } from '../domain/mastery-model.js';
-import { equalJitter, type FeedPage, type LearningEventsClient } from '../clients/learning-events-client.js';
-import { conceptKey, findMasteries, readFeedCursor, writeFeedCursor, writeMasteries } from '../data/mastery-store.js';
+import { equalJitter, type ErasureMarker, type FeedPage, type LearningEventsClient } from '../clients/learning-events-client.js';
+import { applyErasure, conceptKey, findMasteries, readFeedCursor, writeFeedCursor, writeMasteries } from '../data/mastery-store.js';
 import type { MasteryReads } from '../data/mastery-reads.js';
 import type { MasteryMetrics } from '../metrics.js';
 
@@ -16,7 +17,7 @@ export interface FeedConsumerOptions<S> {
   reads: Pick<MasteryReads, 'invalidate'>;
   model: MasteryModel<S>;
   client: Pick<LearningEventsClient, 'readFeed'>;
-  metrics: Pick<MasteryMetrics, 'feedLagEvents' | 'feedLagSeconds' | 'feedCursor' | 'feedEvents'>;
+  metrics: Pick<MasteryMetrics, 'feedLagEvents' | 'feedLagSeconds' | 'feedCursor' | 'feedEvents' | 'feedFailures'>;
   logger: Logger;
   pageSize: number;
   waitMs: number;
@@ -70,10 +71,14 @@ export class FeedConsumer<S> {
         // An unreachable Logger is expected operation, not a bug: its message says enough.
         const cause = err instanceof UpstreamError ? { reason: err.message } : { err };
         const line = { ...cause, failures, retry_in_ms: delay };
+        this.options.metrics.feedFailures.inc({ reason: err instanceof UpstreamError ? err.code : 'internal' });
         // Unable to read the feed, the consumer falls further behind with every second: say so,
         // so a lag alert fires during an outage instead of showing the last good value.
         this.options.metrics.feedLagSeconds.set(Math.max(0, (Date.now() - this.currentAsOf) / 1000));
-        if (failures === 1) logger.warn(line, 'feed consumer failed; backing off');
+        // A refused credential does not mend itself: it needs an operator, every time it happens.
+        if (err instanceof UpstreamError && err.code === 'upstream_refused')
+          logger.error(line, 'the Logger refused the feed consumer; backing off');
+        else if (failures === 1) logger.warn(line, 'feed consumer failed; backing off');
         else logger.debug(line, 'feed consumer failed again; backing off');
         await this.pause(delay);
       }
@@ -81,14 +86,19 @@ export class FeedConsumer<S> {
     logger.info({ after_seq: cursor }, 'feed consumer stopped');
   }
 
-  /** Applies one page in one transaction with the cursor move; returns the new cursor. */
+  /**
+   * Applies one page in one transaction with the cursor move; returns the new cursor. Events and
+   * erasure markers are applied in seq order: an erasure deletes the student's records as they
+   * stand after the events before it.
+   */
   private async applyPage(page: FeedPage, cursor: number): Promise<number> {
     const { db, model, metrics } = this.options;
     const nextCursor = Math.max(cursor, page.nextAfter);
-    if (page.events.length === 0 && nextCursor === cursor) return cursor;
+    if (page.events.length === 0 && page.erasures.length === 0 && nextCursor === cursor) return cursor;
     let applied = 0;
     const written = new Set<string>();
     await db.transaction(async (trx) => {
+      const now = Date.now();
       const keys = new Map<string, { userId: string; conceptId: string }>();
       for (const event of page.events) {
         keys.set(conceptKey(event.user_id, event.concept_id), { userId: event.user_id, conceptId: event.concept_id });
@@ -96,7 +106,23 @@ export class FeedConsumer<S> {
       const stored = await findMasteries<S>(trx, [...keys.values()]);
       const current = new Map<string, ConceptMastery<S>>([...stored].map(([key, record]) => [key, record.mastery]));
       const changed = new Set<string>();
+      const writeChanged = async () => {
+        const writes = [...changed].map((key) => ({ ...keys.get(key)!, mastery: current.get(key)! }));
+        for (const write of writes) written.add(write.userId);
+        await writeMasteries(trx, model, writes, now);
+        changed.clear();
+      };
+      const erase = async (marker: ErasureMarker) => {
+        await writeChanged();
+        for (const userId of await applyErasure(trx, marker.userIdSha256, marker.seq, now)) written.add(userId);
+        for (const [key, { userId }] of keys) {
+          if (sha256Hex(userId) === marker.userIdSha256) current.delete(key);
+        }
+      };
+      let nextErasure = 0;
       for (const event of page.events) {
+        while (nextErasure < page.erasures.length && page.erasures[nextErasure]!.seq < event.seq)
+          await erase(page.erasures[nextErasure++]!);
         const key = conceptKey(event.user_id, event.concept_id);
         const result = applyFeedEvent(model, current.get(key), event);
         if (!result.applied) continue;
@@ -104,15 +130,15 @@ export class FeedConsumer<S> {
         changed.add(key);
         applied += 1;
       }
-      const writes = [...changed].map((key) => ({ ...keys.get(key)!, mastery: current.get(key)! }));
-      for (const write of writes) written.add(write.userId);
-      const now = Date.now();
-      await writeMasteries(trx, model, writes, now);
+      for (const marker of page.erasures.slice(nextErasure)) await erase(marker);
+      await writeChanged();
       await writeFeedCursor(trx, nextCursor, now);
     });
     if (written.size > 0) this.options.reads.invalidate(written);
+    if (page.erasures.length > 0) await purgeDeletedCopies(db);
     metrics.feedEvents.inc({ outcome: 'applied' }, applied);
     metrics.feedEvents.inc({ outcome: 'already_applied' }, page.events.length - applied);
+    if (page.erasures.length > 0) metrics.feedEvents.inc({ outcome: 'erasure' }, page.erasures.length);
     metrics.feedCursor.set(nextCursor);
     return nextCursor;
   }

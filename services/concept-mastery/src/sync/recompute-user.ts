@@ -2,11 +2,12 @@
 // write every concept in one transaction. A concept is written only when the fold is at least as
 // far along as what is stored (the real-time consumer may already be further: its record is then
 // newer and is kept) and changes something, so a second run leaves every record, updated_at
-// included, as it was. Nothing is written unless the whole history was read.
+// included, as it was. Nothing is written unless the whole history was read, nor what an erasure
+// applied meanwhile removed.
 import { UpstreamError, type Knex, type Logger } from '@learning-analytics/common';
 import { foldHistory, type ConceptMastery, type EventOutcome, type MasteryModel } from '../domain/mastery-model.js';
 import type { LearningEventsClient } from '../clients/learning-events-client.js';
-import { findUserMasteries, writeMasteries, type StoredMastery } from '../data/mastery-store.js';
+import { findUserMasteries, latestErasureSeq, writeMasteries, type StoredMastery } from '../data/mastery-store.js';
 import type { MasteryReads } from '../data/mastery-reads.js';
 import type { MasteryMetrics } from '../metrics.js';
 import type { RecomputeSummary } from '../schemas.js';
@@ -42,7 +43,10 @@ export async function recomputeUser<S>(deps: RecomputeDeps<S>, userId: string): 
 
     const written = await db.transaction(async (trx) => {
       const stored = await findUserMasteries<S>(trx, userId);
+      // A fold that ends before the student's latest erasure read events that are gone since.
+      const erasedUpTo = await latestErasureSeq(trx, userId);
       const writes = [...concepts]
+        .filter(([, mastery]) => mastery.lastSeq > erasedUpTo)
         .filter(([conceptId, mastery]) => changesStoredRecord(model, stored.get(conceptId), mastery))
         .map(([conceptId, mastery]) => ({ userId, conceptId, mastery }));
       await writeMasteries(trx, model, writes, Date.now());

@@ -12,7 +12,10 @@ import {
   compileValidator,
   createAjv,
   jsonBody,
+  type Auth,
   type Knex,
+  type Logger,
+  type Principal,
 } from '@learning-analytics/common';
 import type { Config } from '../config.js';
 import type { LoggerMetrics } from '../metrics.js';
@@ -33,15 +36,17 @@ import { readEventPage } from './bounded-page.js';
 
 export interface EventsRoutesDeps {
   db: Knex;
+  auth: Auth;
   writer: EventWriter;
   config: Config;
   metrics: LoggerMetrics;
+  logger: Logger;
 }
 
 /** Rows fetched per query while streaming a whole timeline. */
 const STREAM_PAGE = 1000;
 
-export function eventsRouter({ db, writer, config, metrics }: EventsRoutesDeps): Router {
+export function eventsRouter({ db, auth, writer, config, metrics, logger }: EventsRoutesDeps): Router {
   const bodyAjv = createAjv();
   const paramAjv = createAjv({ coerceTypes: true });
   const validateEvent = compileValidator<EventInput>(bodyAjv, eventInputSchema(config.eventTypes), 'body');
@@ -65,61 +70,90 @@ export function eventsRouter({ db, writer, config, metrics }: EventsRoutesDeps):
 
   const router = new Router();
 
-  router.post(['/events', '/events/'], countRejections, jsonBody({ limitBytes: config.BODY_LIMIT_BYTES }), async (ctx) => {
-    const event = parseEvent(validateEvent(ctx.request.body), Date.now(), '');
-    const [outcome] = await writer.append([event]);
-    if (outcome!.status === 'conflict') {
-      throw new ConflictError(`Event ${event.event_id} is already stored with different content.`, [
-        { path: '/event_id', reason: 'already stored with different content' },
-      ]);
-    }
-    if (outcome!.status === 'created') {
-      metrics.eventsIngested.inc({ event_type: event.event_type });
-      ctx.status = 201;
-      ctx.set('Location', `/events/${encodeURIComponent(event.user_id)}/${encodeURIComponent(event.concept_id)}`);
-    } else {
-      ctx.status = 200;
-    }
-    ctx.body = toEventView(outcome!.event);
-  });
+  router.post(
+    ['/events', '/events/'],
+    auth.require('events:write'),
+    countRejections,
+    jsonBody({ limitBytes: config.BODY_LIMIT_BYTES }),
+    async (ctx) => {
+      const event = parseEvent(validateEvent(ctx.request.body), Date.now(), '');
+      const [outcome] = await writer.append([event]);
+      if (outcome!.status === 'conflict') {
+        throw new ConflictError(`Event ${event.event_id} is already stored with different content.`, [
+          { path: '/event_id', reason: 'already stored with different content' },
+        ]);
+      }
+      if (outcome!.status === 'created') {
+        metrics.eventsIngested.inc({ event_type: event.event_type });
+        ctx.status = 201;
+        ctx.set('Location', `/events/${encodeURIComponent(event.user_id)}/${encodeURIComponent(event.concept_id)}`);
+      } else {
+        ctx.status = 200;
+      }
+      ctx.body = toEventView(outcome!.event);
+    },
+  );
 
-  router.post('/events/batch', countRejections, jsonBody({ limitBytes: config.BATCH_BODY_LIMIT_BYTES }), async (ctx) => {
-    const inputs = validateBatch(ctx.request.body);
-    rejectRepeatedIds(inputs);
-    const receivedAt = Date.now();
-    const events = inputs.map((input, i) => parseEvent(input, receivedAt, `/${i}`));
-    const outcomes = await writer.append(events);
-    const conflicts = outcomes.flatMap((o, i) => (o.status === 'conflict' ? [i] : []));
-    if (conflicts.length > 0) {
-      throw new ConflictError(
-        'Some event_ids are already stored with different content; nothing was stored.',
-        conflicts.map((i) => ({ path: `/${i}/event_id`, reason: 'already stored with different content' })),
-      );
-    }
-    let created = 0;
-    for (const outcome of outcomes) {
-      if (outcome.status !== 'created') continue;
-      created += 1;
-      metrics.eventsIngested.inc({ event_type: outcome.event.event_type });
-    }
-    ctx.status = created > 0 ? 201 : 200;
-    ctx.body = {
-      created,
-      duplicates: outcomes.length - created,
-      items: outcomes.map((o) => ({ event_id: o.event.event_id, seq: o.event.seq, status: o.status })),
-    };
-  });
+  router.post(
+    '/events/batch',
+    auth.require('events:write'),
+    countRejections,
+    jsonBody({ limitBytes: config.BATCH_BODY_LIMIT_BYTES }),
+    async (ctx) => {
+      const inputs = validateBatch(ctx.request.body);
+      rejectRepeatedIds(inputs);
+      const receivedAt = Date.now();
+      const events = inputs.map((input, i) => parseEvent(input, receivedAt, `/${i}`));
+      const outcomes = await writer.append(events);
+      const conflicts = outcomes.flatMap((o, i) => (o.status === 'conflict' ? [i] : []));
+      if (conflicts.length > 0) {
+        throw new ConflictError(
+          'Some event_ids are already stored with different content; nothing was stored.',
+          conflicts.map((i) => ({ path: `/${i}/event_id`, reason: 'already stored with different content' })),
+        );
+      }
+      let created = 0;
+      for (const outcome of outcomes) {
+        if (outcome.status !== 'created') continue;
+        created += 1;
+        metrics.eventsIngested.inc({ event_type: outcome.event.event_type });
+      }
+      ctx.status = created > 0 ? 201 : 200;
+      ctx.body = {
+        created,
+        duplicates: outcomes.length - created,
+        items: outcomes.map((o) => ({ event_id: o.event.event_id, seq: o.event.seq, status: o.status })),
+      };
+    },
+  );
 
-  router.get('/events/:user_id', async (ctx) => {
+  router.get('/events/:user_id', auth.require('events:read'), async (ctx) => {
     const { user_id } = validateUserPath(ctx.params);
     const query = validateTimelineQuery({ ...ctx.query });
     await respondWithTimeline(ctx, { userId: user_id, conceptId: query.concept_id, ...timeRange(query) }, query);
   });
 
-  router.get('/events/:user_id/:concept_id', async (ctx) => {
+  router.get('/events/:user_id/:concept_id', auth.require('events:read'), async (ctx) => {
     const { user_id, concept_id } = validateUserConceptPath(ctx.params);
     const query = validateConceptTimelineQuery({ ...ctx.query });
     await respondWithTimeline(ctx, { userId: user_id, conceptId: concept_id, ...timeRange(query) }, query);
+  });
+
+  router.delete('/events/:user_id', auth.require('admin'), async (ctx) => {
+    const { user_id } = validateUserPath(ctx.params);
+    const { eventsDeleted } = await writer.erase(user_id);
+    logger.info(
+      {
+        audit: true,
+        action: 'erase_student_events',
+        principal: (ctx.state.principal as Principal).name,
+        user_id,
+        events_deleted: eventsDeleted,
+        erased_at: new Date().toISOString(),
+      },
+      'student erased',
+    );
+    ctx.body = { user_id, events_deleted: eventsDeleted };
   });
 
   async function respondWithTimeline(ctx: Context, filter: TimelineFilter, query: TimelineQuery) {

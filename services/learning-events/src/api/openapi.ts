@@ -1,7 +1,17 @@
 // The Learning Events Service's OpenAPI 3.1 document, built from the schemas ajv validates with.
-import { buildOpenApiDocument, errorResponse, jsonResponse, pathParameter, queryParameters, schemaRef } from '@learning-analytics/common';
+import {
+  buildOpenApiDocument,
+  errorResponse,
+  jsonResponse,
+  pathParameter,
+  queryParameters,
+  schemaRef,
+  withScope,
+} from '@learning-analytics/common';
 import {
   batchResultSchema,
+  erasureMarkerSchema,
+  erasureResultSchema,
   eventBatchSchema,
   eventInputSchema,
   feedPageSchema,
@@ -39,14 +49,20 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
       EventBatch: { ...eventBatchSchema(eventTypes), items: schemaRef('EventInput') },
       StoredEvent: storedEventSchema,
       BatchResult: batchResultSchema,
+      ErasureMarker: erasureMarkerSchema,
+      ErasureResult: erasureResultSchema,
       FeedPage: {
         ...feedPageSchema,
-        properties: { ...feedPageSchema.properties, events: { type: 'array', items: schemaRef('StoredEvent') } },
+        properties: {
+          ...feedPageSchema.properties,
+          events: { ...feedPageSchema.properties.events, items: schemaRef('StoredEvent') },
+          erasures: { ...feedPageSchema.properties.erasures, items: schemaRef('ErasureMarker') },
+        },
       },
     },
     paths: {
       '/events': {
-        post: {
+        post: withScope('events:write', {
           summary: 'Log one event (also at /events/). Idempotent by event_id.',
           requestBody: { required: true, content: { 'application/json': { schema: schemaRef('EventInput') } } },
           responses: {
@@ -55,10 +71,10 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
             ...badInput,
             '409': errorResponse('event_id already stored with different content'),
           },
-        },
+        }),
       },
       '/events/batch': {
-        post: {
+        post: withScope('events:write', {
           summary: 'Log up to 1,000 events in one transaction: all valid items are stored, or none.',
           requestBody: { required: true, content: { 'application/json': { schema: schemaRef('EventBatch') } } },
           responses: {
@@ -67,17 +83,27 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
             ...badInput,
             '409': errorResponse('Some event_ids are stored with different content; details name each index'),
           },
-        },
+        }),
       },
       '/events/{user_id}': {
-        get: {
+        get: withScope('events:read', {
           summary: "A student's full timeline; streamed without limit, paged with it.",
           parameters: [pathParameter('user_id', 'The student.'), ...queryParameters(timelineQuerySchema)],
           responses: timelineResponses,
-        },
+        }),
+        delete: withScope('admin', {
+          summary:
+            'Erase a student: every event of theirs is deleted in one transaction, and an erasure marker joins the feed ' +
+            'so consumers delete what they derived. Idempotent: a repeated call deletes 0 and adds no marker.',
+          parameters: [pathParameter('user_id', 'The student.')],
+          responses: {
+            '200': jsonResponse('Erased', schemaRef('ErasureResult')),
+            '400': errorResponse('Invalid path parameter'),
+          },
+        }),
       },
       '/events/{user_id}/{concept_id}': {
-        get: {
+        get: withScope('events:read', {
           summary: "A student's timeline for one concept.",
           parameters: [
             pathParameter('user_id', 'The student.'),
@@ -85,14 +111,14 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
             ...queryParameters(timelineQuerySchema, ['concept_id']),
           ],
           responses: timelineResponses,
-        },
+        }),
       },
       '/feed': {
-        get: {
-          summary: 'Every event in commit order after a sequence number; continue from next_after.',
+        get: withScope('events:read', {
+          summary: 'Every event and erasure marker in commit order after a sequence number; continue from next_after.',
           parameters: queryParameters(feedQuerySchema),
           responses: { '200': jsonResponse('A page of the feed', schemaRef('FeedPage')), '400': errorResponse('Invalid query') },
-        },
+        }),
       },
     },
   });

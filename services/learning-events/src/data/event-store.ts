@@ -58,9 +58,37 @@ function valuesPlaceholders(rows: number): string {
   return list;
 }
 
+/** The highest committed seq, of an event or an erasure marker (an erasure may delete the newest events). */
 export async function headSeq(db: Knex): Promise<number> {
-  const row = (await db('events').max({ head: 'seq' }).first()) as { head: number | string | null } | undefined;
-  return Number(row?.head ?? 0);
+  const [events, erasures] = await Promise.all(
+    ['events', 'erasures'].map(
+      async (table) => (await db(table).max({ head: 'seq' }).first()) as { head: number | string | null } | undefined,
+    ),
+  );
+  return Math.max(Number(events?.head ?? 0), Number(erasures?.head ?? 0));
+}
+
+export interface ErasureMarker {
+  seq: number;
+  user_id_sha256: string;
+  events_deleted: number;
+  erased_at: string;
+}
+
+/** The erasure markers with seq in (afterSeq, upToSeq], oldest first. */
+export async function listErasures(db: Knex, afterSeq: number, upToSeq: number, limit: number): Promise<ErasureMarker[]> {
+  const rows = (await db('erasures')
+    .select('seq', 'user_id_sha256', 'events_deleted', 'erased_at')
+    .where('seq', '>', afterSeq)
+    .andWhere('seq', '<=', upToSeq)
+    .orderBy('seq', 'asc')
+    .limit(limit)) as Array<{ seq: number | string; user_id_sha256: string; events_deleted: number | string; erased_at: number | string }>;
+  return rows.map((row) => ({
+    seq: Number(row.seq),
+    user_id_sha256: row.user_id_sha256,
+    events_deleted: Number(row.events_deleted),
+    erased_at: new Date(Number(row.erased_at)).toISOString(),
+  }));
 }
 
 export interface TimelineFilter {
@@ -100,8 +128,14 @@ export async function listTimelinePage(db: Knex, filter: TimelineFilter, positio
 }
 
 /** Events committed after `afterSeq`, in seq order, which is commit order (see event-writer.ts). */
-export async function listFeedPage(db: Knex, afterSeq: number, limit: number): Promise<EventRow[]> {
-  return (await db('events').select(columns).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit)) as EventRow[];
+/** The events with seq in (afterSeq, upToSeq], oldest first. */
+export async function listFeedPage(db: Knex, afterSeq: number, upToSeq: number, limit: number): Promise<EventRow[]> {
+  return (await db('events')
+    .select(columns)
+    .where('seq', '>', afterSeq)
+    .andWhere('seq', '<=', upToSeq)
+    .orderBy('seq', 'asc')
+    .limit(limit)) as EventRow[];
 }
 
 export type { EventRow };

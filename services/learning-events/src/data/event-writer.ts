@@ -1,5 +1,6 @@
-// The main thread's side of the writer: hands appends to the writer thread (writer-thread.ts) and
-// resolves each once its commit is durable. It also wakes /feed long-polls on every commit.
+// The main thread's side of the writer: hands appends and erasures to the writer thread
+// (writer-thread.ts) and resolves each once its commit is durable. It also wakes /feed long-polls
+// on every commit.
 import { Worker } from 'node:worker_threads';
 import type { LoggerMetrics } from '../metrics.js';
 import type { NewEvent, StoredEvent } from '../domain/events.js';
@@ -11,19 +12,18 @@ import {
   type WireOutcome,
   type WriterThreadOptions,
 } from './writer-protocol.js';
+import type { ErasureResult } from './erase-student.js';
 
 export type AppendOutcome =
   { status: 'created'; event: StoredEvent } | { status: 'duplicate'; event: StoredEvent } | { status: 'conflict'; event: StoredEvent };
 
-interface PendingAppend {
-  events: NewEvent[];
-  resolve: (outcomes: AppendOutcome[]) => void;
-  reject: (err: unknown) => void;
-}
+type Pending =
+  | { kind: 'append'; events: NewEvent[]; resolve: (outcomes: AppendOutcome[]) => void; reject: (err: unknown) => void }
+  | { kind: 'erase'; resolve: (result: ErasureResult) => void; reject: (err: unknown) => void };
 
 export class EventWriter {
   /** Sent to the writer thread, oldest first: its replies settle them in this order. */
-  private readonly inFlight: PendingAppend[] = [];
+  private readonly inFlight: Pending[] = [];
   /** Appended during this turn of the event loop, sent together at its end. */
   private outbox: WireEvent[][] = [];
   private readonly commitWaiters = new Set<() => void>();
@@ -68,9 +68,22 @@ export class EventWriter {
   append(events: NewEvent[]): Promise<AppendOutcome[]> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.inFlight.push({ events, resolve, reject });
+      this.inFlight.push({ kind: 'append', events, resolve, reject });
       if (this.outbox.length === 0) setImmediate(() => this.flush());
       this.outbox.push(events.map(toWireEvent));
+    });
+  }
+
+  /**
+   * Deletes every event of the student and, when there were any, appends an erasure marker to the
+   * feed, in one transaction ordered after every append made before the call. Resolves once durable.
+   */
+  erase(userId: string): Promise<ErasureResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    this.flush();
+    return new Promise((resolve, reject) => {
+      this.inFlight.push({ kind: 'erase', resolve, reject });
+      this.send({ kind: 'erase', userId, erasedAt: Date.now() });
     });
   }
 
@@ -127,16 +140,20 @@ export class EventWriter {
   private receive(message: FromWriterThread): void {
     if (message?.kind === 'committed') {
       for (const wire of message.outcomes) {
-        const append = this.inFlight.shift()!;
+        const append = this.inFlight.shift() as Extract<Pending, { kind: 'append' }>;
         append.resolve(wire.map((outcome, i) => fromWire(outcome, append.events[i]!)));
       }
       this.metrics.commitDuration.observe(message.seconds);
       this.metrics.writeBatchSize.observe(message.inserted);
       // A commit of retried duplicates only stored nothing: the feed has nothing new to show.
       if (message.inserted > 0) this.releaseWaiters();
+    } else if (message?.kind === 'erased') {
+      const erasure = this.inFlight.shift() as Extract<Pending, { kind: 'erase' }>;
+      erasure.resolve({ eventsDeleted: message.eventsDeleted, markerSeq: message.markerSeq });
+      if (message.markerSeq !== undefined) this.releaseWaiters();
     } else if (message?.kind === 'failed') {
       const err = Object.assign(new Error(message.message), message.code ? { code: message.code } : {});
-      for (const append of this.inFlight.splice(0, message.appends)) append.reject(err);
+      for (const request of this.inFlight.splice(0, message.requests)) request.reject(err);
     }
     if (this.inFlight.length === 0) this.idle?.();
   }
@@ -144,7 +161,7 @@ export class EventWriter {
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
-    for (const append of this.inFlight.splice(0)) append.reject(err);
+    for (const request of this.inFlight.splice(0)) request.reject(err);
     this.idle?.();
     this.onFailure(err);
   }

@@ -13,6 +13,12 @@ export interface EventWrites {
   findEventsByIds(eventIds: string[]): Promise<Map<string, StoredEvent>>;
   /** Inserts the rows; returns each one's assigned seq, by event_id. */
   insertEvents(rows: EventValues[]): Promise<Map<string, number>>;
+  /** Deletes every event of the student; returns how many. */
+  deleteEventsOf(userId: string): Promise<number>;
+  /** Stores the marker with the next seq of the events' sequence; returns that seq. */
+  insertErasure(marker: { userIdSha256: string; eventsDeleted: number; erasedAt: number }): Promise<number>;
+  /** After an erasure: removes the deleted rows' old copies from the write-ahead log, as far as the engine allows. */
+  purgeDeletedCopies(): Promise<void>;
   close(): Promise<void>;
 }
 

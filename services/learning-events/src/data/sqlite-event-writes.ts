@@ -23,6 +23,12 @@ export function openSqliteEventWrites(databaseUrl: string): EventWrites {
   const begin = connection.prepare('begin immediate');
   const commit = connection.prepare('commit');
   const rollback = connection.prepare('rollback');
+  const deleteEvents = connection.prepare('delete from events where user_id = ?');
+  // AUTOINCREMENT keeps the highest seq ever handed out in sqlite_sequence; a marker takes the next
+  // one and moves it on, so the events after it number above it.
+  const lastSeq = connection.prepare("select seq from sqlite_sequence where name = 'events'");
+  const insertErasure = connection.prepare('insert into erasures (seq, user_id_sha256, events_deleted, erased_at) values (?, ?, ?, ?)');
+  const moveSequence = connection.prepare("update sqlite_sequence set seq = ? where name = 'events'");
   const inserts = new Map<number, Statement>();
   const lookups = new Map<number, Statement>();
 
@@ -79,6 +85,24 @@ export function openSqliteEventWrites(databaseUrl: string): EventWrites {
         for (const row of rows) seqs.set(row.event_id, Number(row.seq));
       }
       return Promise.resolve(seqs);
+    },
+
+    deleteEventsOf(userId) {
+      return Promise.resolve(deleteEvents.run(userId).changes);
+    },
+
+    insertErasure({ userIdSha256, eventsDeleted, erasedAt }) {
+      // Called only after events were deleted, so the sequence has a row.
+      const seq = Number((lastSeq.get() as { seq: number }).seq) + 1;
+      insertErasure.run(seq, userIdSha256, eventsDeleted, erasedAt);
+      moveSequence.run(seq);
+      return Promise.resolve(seq);
+    },
+
+    purgeDeletedCopies() {
+      // As purgeDeletedCopies in db.ts, on this connection.
+      connection.pragma('wal_checkpoint(TRUNCATE)');
+      return Promise.resolve();
     },
 
     close() {

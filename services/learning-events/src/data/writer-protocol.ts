@@ -1,5 +1,6 @@
-// The messages between the EventWriter (main thread) and the writer thread. Appends are answered
-// in the order they were sent, so a reply names no append: it settles the oldest ones waiting.
+// The messages between the EventWriter (main thread) and the writer thread. Appends and erasures
+// are answered in the order they were sent, so a reply names no request: it settles the oldest
+// ones waiting.
 // Events cross as flat arrays of strings and numbers, which cost far less to copy between threads
 // than objects with nested event_details.
 import type { EventValues, NewEvent, StoredEvent } from '../domain/events.js';
@@ -16,7 +17,14 @@ export const EVENT_ID = 0;
 export const ROW_VALUES = 7;
 export const ID_CHOSEN_BY_CLIENT = 7;
 
-export type ToWriterThread = { kind: 'append'; appends: WireEvent[][] } | { kind: 'close' };
+/** Deletes every event of a student and appends an erasure marker; ordered with the appends around it. */
+export interface ErasureRequest {
+  kind: 'erase';
+  userId: string;
+  erasedAt: number;
+}
+
+export type ToWriterThread = { kind: 'append'; appends: WireEvent[][] } | ErasureRequest | { kind: 'close' };
 
 /** A created event is answered with its seq alone: the main thread still holds the rest of it. */
 export type WireOutcome = number | { status: 'duplicate' | 'conflict'; event: StoredEvent };
@@ -24,7 +32,8 @@ export type WireOutcome = number | { status: 'duplicate' | 'conflict'; event: St
 export type FromWriterThread =
   | { kind: 'ready' }
   | { kind: 'committed'; outcomes: WireOutcome[][]; inserted: number; seconds: number }
-  | { kind: 'failed'; appends: number; message: string; code?: string };
+  | { kind: 'erased'; eventsDeleted: number; markerSeq: number | undefined }
+  | { kind: 'failed'; requests: number; message: string; code?: string };
 
 export function toWireEvent(e: NewEvent): WireEvent {
   return [

@@ -7,8 +7,9 @@
 // two cores. One writer also keeps seq order equal to commit order, which /feed relies on.
 import { parentPort, workerData } from 'node:worker_threads';
 import { commitGroup } from './group-commit.js';
+import { eraseStudent } from './erase-student.js';
 import { openSqliteEventWrites } from './sqlite-event-writes.js';
-import type { FromWriterThread, ToWriterThread, WireEvent, WriterThreadOptions } from './writer-protocol.js';
+import type { ErasureRequest, FromWriterThread, ToWriterThread, WireEvent, WriterThreadOptions } from './writer-protocol.js';
 
 /** Upper bound on events per transaction, so one commit never holds the database for long. */
 const MAX_EVENTS_PER_COMMIT = 10_000;
@@ -16,14 +17,16 @@ const MAX_EVENTS_PER_COMMIT = 10_000;
 const port = parentPort!;
 const { databaseUrl } = workerData as WriterThreadOptions;
 const db = openSqliteEventWrites(databaseUrl);
-const queue: WireEvent[][] = [];
+/** Appends and erasures in arrival order; consecutive appends share a commit, an erasure has its own. */
+const queue: Array<WireEvent[] | ErasureRequest> = [];
 let draining: Promise<void> | undefined;
 
 const send = (message: FromWriterThread) => port.postMessage(message);
 
 port.on('message', (message: ToWriterThread) => {
-  if (message.kind === 'append') {
-    queue.push(...message.appends);
+  if (message.kind === 'append' || message.kind === 'erase') {
+    if (message.kind === 'append') queue.push(...message.appends);
+    else queue.push(message);
     draining ??= new Promise<void>((next) => setImmediate(next)).then(drain);
   } else if (message?.kind === 'close') {
     void close();
@@ -32,28 +35,46 @@ port.on('message', (message: ToWriterThread) => {
 
 async function drain(): Promise<void> {
   while (queue.length > 0) {
+    const next = queue[0]!;
+    if (!Array.isArray(next)) {
+      queue.shift();
+      await settle(1, async () => {
+        const { eventsDeleted, markerSeq } = await eraseStudent(db, next.userId, next.erasedAt);
+        send({ kind: 'erased', eventsDeleted, markerSeq });
+      });
+      continue;
+    }
     const group = takeGroup();
     const started = process.hrtime.bigint();
-    try {
+    await settle(group.length, async () => {
       const { outcomes, inserted } = await commitGroup(db, group);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       send({ kind: 'committed', outcomes, inserted, seconds });
-    } catch (err) {
-      const { message, code } = err as Error & { code?: string };
-      send({ kind: 'failed', appends: group.length, message, ...(typeof code === 'string' ? { code } : {}) });
-    }
+    });
   }
   draining = undefined;
 }
 
+/** Runs `work`, which answers `requests` queued requests; when it throws, they are answered as failed. */
+async function settle(requests: number, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    const { message, code } = err as Error & { code?: string };
+    send({ kind: 'failed', requests, message, ...(typeof code === 'string' ? { code } : {}) });
+  }
+}
+
+/** The appends at the head of the queue, up to the first erasure and MAX_EVENTS_PER_COMMIT events. */
 function takeGroup(): WireEvent[][] {
   let count = 0;
   let take = 0;
-  while (take < queue.length && (take === 0 || count + queue[take]!.length <= MAX_EVENTS_PER_COMMIT)) {
-    count += queue[take]!.length;
-    take += 1;
+  for (; take < queue.length; take += 1) {
+    const append = queue[take]!;
+    if (!Array.isArray(append) || (take > 0 && count + append.length > MAX_EVENTS_PER_COMMIT)) break;
+    count += append.length;
   }
-  return queue.splice(0, take);
+  return queue.splice(0, take) as WireEvent[][];
 }
 
 async function close(): Promise<void> {
