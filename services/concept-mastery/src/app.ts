@@ -11,34 +11,38 @@ import {
 import type Koa from 'koa';
 import type { Config } from './config.js';
 import type { MasteryMetrics } from './metrics.js';
-import type { MasteryModel } from './domain/mastery-model.js';
+import type Router from '@koa/router';
+import type { AnyMasteryModel } from './domain/mastery-model.js';
 import type { LearningEventsClient } from './clients/learning-events-client.js';
 import type { MasteryReads } from './data/mastery-reads.js';
 import { masteryRouter } from './api/mastery-routes.js';
 import { conceptMasteryOpenApi } from './api/openapi.js';
 import { migrations } from '../migrations/index.js';
 
-export interface AppDeps<S> {
+export interface AppDeps {
   db: Knex;
   auth: Auth;
   reads: MasteryReads;
   config: Config;
   logger: Logger;
   metrics: ServiceMetrics & MasteryMetrics;
-  model: MasteryModel<S>;
+  /** The registered models, the default one first. */
+  models: readonly AnyMasteryModel[];
+  /** Routes the models bring (e.g. fitting). */
+  modelRouters: Router[];
   client: LearningEventsClient;
   state: ServiceState;
   version: string;
 }
 
-export function createApp<S>(deps: AppDeps<S>): Koa {
+export function createApp(deps: AppDeps): Koa {
   return createServiceApp({
     title: 'Concept Mastery Service',
     logger: deps.logger,
     metrics: deps.metrics,
     state: deps.state,
-    openapi: conceptMasteryOpenApi(deps.version, deps.config.PASS_SCORE),
-    routers: [masteryRouter(deps)],
+    openapi: conceptMasteryOpenApi(deps.version, deps.config.PASS_SCORE, deps.models),
+    routers: [masteryRouter(deps), ...deps.modelRouters],
     // Readiness is about this service's own database; the Logger being down degrades recompute
     // (503) and delays real time, but reads keep working.
     async checkReady() {

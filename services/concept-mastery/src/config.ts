@@ -1,5 +1,6 @@
 // The Concept Mastery Service's configuration, from environment variables only.
 import { ConfigError, readEnvConfig, serviceConfigProperties, type ServiceConfig } from '@learning-analytics/common';
+import { MODEL_NAMES } from './models.js';
 
 const schema = {
   type: 'object',
@@ -28,6 +29,11 @@ const schema = {
     LEARNING_EVENTS_RETRY_MAX_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 2000 },
     LEARNING_EVENTS_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 },
     PASS_SCORE: { type: 'number', minimum: 0, maximum: 100, default: 60 },
+    MASTERY_DEFAULT_MODEL: {
+      enum: MODEL_NAMES,
+      default: 'pass_ratio',
+      description: 'The model GET /mastery answers without ?model=.',
+    },
     FEED_CONSUMER_ENABLED: { type: 'boolean', default: true },
     FEED_WAIT_MS: { type: 'integer', minimum: 0, maximum: 5000, default: 5000 },
     FEED_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
@@ -57,6 +63,8 @@ export interface Config extends ServiceConfig {
   LEARNING_EVENTS_PAGE_SIZE: number;
   /** A quiz_attempt whose event_details.score is at least this passes. */
   PASS_SCORE: number;
+  /** The model GET /mastery answers without ?model=. */
+  MASTERY_DEFAULT_MODEL: string;
   FEED_CONSUMER_ENABLED: boolean;
   /** Long-poll wait of each feed request. */
   FEED_WAIT_MS: number;

@@ -2,7 +2,7 @@
 import { bootService, serve } from '@learning-analytics/common';
 import { loadConfig } from './config.js';
 import { createMasteryMetrics } from './metrics.js';
-import { createPassRatioModel } from './domain/pass-ratio-model.js';
+import { MODEL_MODULES } from './models.js';
 import { LearningEventsClient } from './clients/learning-events-client.js';
 import { learningEventsAuthorization } from './clients/learning-events-credential.js';
 import { FeedConsumer } from './sync/feed-consumer.js';
@@ -25,7 +25,11 @@ const {
   migrations,
 });
 const metrics = { ...serviceMetrics, ...createMasteryMetrics(serviceMetrics.registry) };
-const model = createPassRatioModel(config.PASS_SCORE);
+const context = { env: process.env, passScore: config.PASS_SCORE, db, auth, logger, registry: serviceMetrics.registry };
+const parts = await Promise.all(MODEL_MODULES.map((module) => module.create(context)));
+// The default model first: recompute summaries report on it.
+parts.sort((a, b) => Number(b.model.name === config.MASTERY_DEFAULT_MODEL) - Number(a.model.name === config.MASTERY_DEFAULT_MODEL));
+const models = parts.map((part) => part.model);
 const reads = new MasteryReads(db, config.MASTERY_CACHE_STUDENTS);
 let authorization;
 try {
@@ -50,7 +54,7 @@ const consumer = config.FEED_CONSUMER_ENABLED
   ? new FeedConsumer({
       db,
       reads,
-      model,
+      models,
       client,
       metrics,
       logger,
@@ -61,7 +65,8 @@ const consumer = config.FEED_CONSUMER_ENABLED
     })
   : undefined;
 state.onDrain(() => void consumer?.stop());
-const app = createApp({ db, auth, reads, config, logger, metrics, model, client, state, version });
+const modelRouters = parts.flatMap((part) => part.routers ?? []);
+const app = createApp({ db, auth, reads, config, logger, metrics, models, modelRouters, client, state, version });
 
 await serve({
   app,
@@ -70,7 +75,9 @@ await serve({
   state,
   async close() {
     await consumer?.stop();
+    for (const part of parts) await part.stop?.();
     await db.destroy();
   },
 });
 consumer?.start();
+for (const part of parts) part.start?.();

@@ -11,6 +11,7 @@ export interface MasteryMetrics {
   feedCursor: Gauge;
   feedEvents: Counter<'outcome'>;
   feedFailures: Counter<'reason'>;
+  feedRefolds: Counter;
 }
 
 export function createMasteryMetrics(registry: Registry): MasteryMetrics {
@@ -57,6 +58,11 @@ export function createMasteryMetrics(registry: Registry): MasteryMetrics {
       name: 'mastery_feed_events_total',
       help: 'Feed entries seen by the consumer: applied, already_applied (a recompute had folded it), or erasure (a marker).',
       labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    feedRefolds: new Counter({
+      name: 'mastery_feed_refolds_total',
+      help: 'Concepts the consumer folded anew from their history because an event arrived back-dated (order-sensitive models).',
       registers: [registry],
     }),
     feedFailures: new Counter({

@@ -10,26 +10,41 @@ export const userConceptPathSchema = Type.Object({
   concept_id: identifier('The concept.'),
 });
 
-export const masteryRecordSchema = Type.Object(
-  {
-    user_id: Type.String(),
-    concept_id: Type.String(),
-    model: Type.String({ description: 'The mastery model that produced the record, e.g. pass_ratio.' }),
-    mastery_score: Type.Number({ minimum: 0, maximum: 100, description: 'Mastery, 0-100 (not rounded).' }),
-    total_attempts: Type.Integer({ minimum: 0, description: 'Graded quiz attempts.' }),
-    successful_attempts: Type.Integer({ minimum: 0, description: 'Passed quiz attempts.' }),
-    last_event_at: Type.String({ format: 'date-time', description: 'Latest event timestamp folded in (any event type), UTC.' }),
-    updated_at: Type.String({ format: 'date-time', description: 'When the record last changed, UTC.' }),
-  },
-  { additionalProperties: false },
-);
+/** A record of `model`: the common fields around the model's own. */
+export function masteryRecordSchema(model: string, fields: Record<string, object>) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['user_id', 'concept_id', 'model', 'mastery_score', ...Object.keys(fields), 'last_event_at', 'updated_at'],
+    properties: {
+      user_id: { type: 'string' },
+      concept_id: { type: 'string' },
+      model: { const: model, description: 'The mastery model that produced the record.' },
+      mastery_score: { type: 'number', minimum: 0, maximum: 100, description: 'Mastery, 0-100 (not rounded).' },
+      ...fields,
+      last_event_at: { type: 'string', format: 'date-time', description: 'Latest event timestamp folded in (any event type), UTC.' },
+      updated_at: { type: 'string', format: 'date-time', description: 'When the record last changed, UTC.' },
+    },
+  };
+}
 
-export type MasteryRecordView = Static<typeof masteryRecordSchema>;
+export const masteryQuerySchema = (models: string[], defaultModel: string) =>
+  Type.Object(
+    {
+      model: Type.Optional(
+        Type.Union(
+          models.map((name) => Type.Literal(name)),
+          { default: defaultModel, description: 'The model whose records to read.' },
+        ),
+      ),
+    },
+    { additionalProperties: false },
+  );
 
 export const recomputeSummarySchema = Type.Object(
   {
     user_id: Type.String(),
-    model: Type.String(),
+    model: Type.String({ description: 'The default model (MASTERY_DEFAULT_MODEL): events_skipped and concepts_written are about it.' }),
     events_processed: Type.Integer({ minimum: 0, description: 'Events read from the history and folded.' }),
     events_skipped: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), {
       description: `Of those, events that did not change the ratio, by reason: ${SKIP_REASONS.join(', ')}.`,
@@ -37,8 +52,9 @@ export const recomputeSummarySchema = Type.Object(
     concepts_written: Type.Integer({
       minimum: 0,
       description:
-        'Records created or changed. An unchanged record is not rewritten; one the real-time consumer has already taken further is kept.',
+        "The default model's records created or changed. An unchanged record is not rewritten; one the real-time consumer has already taken further is kept.",
     }),
+    records_written: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'Records created or changed, by model.' }),
     duration_ms: Type.Number({ minimum: 0 }),
   },
   { additionalProperties: false },

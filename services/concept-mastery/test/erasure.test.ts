@@ -131,15 +131,21 @@ test('each erasure writes one audit log line naming who, which student (as its l
   const student = `audited-${randomUUID()}`;
   const events = await logEvents(logger.url, mixedEvents(student, 5, 1));
   await caughtUp(brain.url, events.at(-1)!.seq);
-  await erase(`${brain.url}/mastery/${encodeURIComponent(student)}`);
-  await erase(`${logger.url}/events/${encodeURIComponent(student)}`);
-
   const audits = (lines: string[], action: string) =>
     lines
       .filter((line) => line.includes('"audit":true'))
       .map((line) => JSON.parse(line))
       .filter((line) => line.action === action);
-  await eventually(() => Promise.resolve(audits(logger.output, 'erase_student_events').length > 0));
+  const before = [audits(logger.output, 'erase_student_events').length, audits(brain.output, 'erase_student_mastery').length];
+  await erase(`${brain.url}/mastery/${encodeURIComponent(student)}`);
+  await erase(`${logger.url}/events/${encodeURIComponent(student)}`);
+  // Log lines are written asynchronously: wait for this erasure's.
+  await eventually(() =>
+    Promise.resolve(
+      audits(logger.output, 'erase_student_events').length > before[0]! &&
+        audits(brain.output, 'erase_student_mastery').length > before[1]!,
+    ),
+  );
   for (const [lines, action, count] of [
     [logger.output, 'erase_student_events', { events_deleted: 5 }],
     [brain.output, 'erase_student_mastery', { records_deleted: 1 }],

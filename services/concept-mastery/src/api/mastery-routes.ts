@@ -3,27 +3,39 @@ import Router from '@koa/router';
 import { NotFoundError, compileValidator, createAjv, purgeDeletedCopies, type Auth, type Principal } from '@learning-analytics/common';
 import { recomputeUser, type RecomputeDeps } from '../sync/recompute-user.js';
 import { deleteUserMasteries } from '../data/mastery-store.js';
-import { userConceptPathSchema, userPathSchema } from '../schemas.js';
+import type { MasteryReads } from '../data/mastery-reads.js';
+import { masteryQuerySchema, userConceptPathSchema, userPathSchema } from '../schemas.js';
 
-export type MasteryRoutesDeps<S> = RecomputeDeps<S> & { auth: Auth };
+export type MasteryRoutesDeps = RecomputeDeps & { auth: Auth; reads: MasteryReads };
 
-export function masteryRouter<S>(deps: MasteryRoutesDeps<S>): Router {
-  const { auth } = deps;
+export function masteryRouter(deps: MasteryRoutesDeps): Router {
+  const { auth, models } = deps;
   const ajv = createAjv({ coerceTypes: true });
   const validateUserPath = compileValidator<{ user_id: string }>(ajv, userPathSchema, 'path');
   const validateUserConceptPath = compileValidator<{ user_id: string; concept_id: string }>(ajv, userConceptPathSchema, 'path');
+  const validateQuery = compileValidator<{ model: string }>(
+    ajv,
+    masteryQuerySchema(
+      models.map((model) => model.name),
+      models[0]!.name,
+    ),
+    'query',
+  );
   const router = new Router();
 
   router.get('/mastery/:user_id', auth.require('mastery:read'), async (ctx) => {
     const { user_id } = validateUserPath(ctx.params);
+    const { model } = validateQuery({ ...ctx.query });
     ctx.type = 'application/json';
-    ctx.body = await deps.reads.studentJson(user_id);
+    ctx.body = await deps.reads.studentJson(user_id, model);
   });
 
   router.get('/mastery/:user_id/:concept_id', auth.require('mastery:read'), async (ctx) => {
     const { user_id, concept_id } = validateUserConceptPath(ctx.params);
-    const record = await deps.reads.record(user_id, concept_id);
-    if (!record) throw new NotFoundError(`No mastery record for student ${user_id} and concept ${concept_id}.`);
+    const { model } = validateQuery({ ...ctx.query });
+    const record = await deps.reads.recordJson(user_id, concept_id, model);
+    if (record === undefined) throw new NotFoundError(`No ${model} mastery record for student ${user_id} and concept ${concept_id}.`);
+    ctx.type = 'application/json';
     ctx.body = record;
   });
 

@@ -1,6 +1,15 @@
 // The Concept Mastery Service's OpenAPI 3.1 document, built from the schemas ajv validates with.
-import { buildOpenApiDocument, errorResponse, jsonResponse, pathParameter, schemaRef, withScope } from '@learning-analytics/common';
-import { masteryErasureSchema, masteryRecordSchema, recomputeSummarySchema } from '../schemas.js';
+import {
+  buildOpenApiDocument,
+  errorResponse,
+  jsonResponse,
+  pathParameter,
+  queryParameters,
+  schemaRef,
+  withScope,
+} from '@learning-analytics/common';
+import type { AnyMasteryModel } from '../domain/mastery-model.js';
+import { masteryErasureSchema, masteryQuerySchema, masteryRecordSchema, recomputeSummarySchema } from '../schemas.js';
 
 const upstreamFailures = {
   '502': errorResponse(
@@ -10,7 +19,17 @@ const upstreamFailures = {
   '504': errorResponse('The Learning Events Service timed out; stored mastery untouched'),
 };
 
-export function conceptMasteryOpenApi(version: string, passScore: number): object {
+export function conceptMasteryOpenApi(version: string, passScore: number, models: readonly AnyMasteryModel[]): object {
+  const recordSchemas = Object.fromEntries(
+    models.map((model) => [`MasteryRecord_${model.name}`, masteryRecordSchema(model.name, model.fieldsSchema)]),
+  );
+  const masteryRecord = { oneOf: models.map((model) => schemaRef(`MasteryRecord_${model.name}`)) };
+  const modelQuery = queryParameters(
+    masteryQuerySchema(
+      models.map((model) => model.name),
+      models[0]!.name,
+    ),
+  );
   return buildOpenApiDocument({
     title: 'Concept Mastery Service',
     version,
@@ -18,12 +37,17 @@ export function conceptMasteryOpenApi(version: string, passScore: number): objec
       "Turns each student's learning events into a mastery score per concept (0-100), kept current in real time " +
       `from the Learning Events Service's feed. Baseline model pass_ratio: passed / graded quiz attempts x 100, ` +
       `a quiz_attempt passing when event_details.score >= ${passScore} or event_details.correct is true.`,
-    schemas: { MasteryRecord: masteryRecordSchema, RecomputeSummary: recomputeSummarySchema, MasteryErasure: masteryErasureSchema },
+    schemas: {
+      ...recordSchemas,
+      MasteryRecord: masteryRecord,
+      RecomputeSummary: recomputeSummarySchema,
+      MasteryErasure: masteryErasureSchema,
+    },
     paths: {
       '/mastery/{user_id}': {
         get: withScope('mastery:read', {
-          summary: 'Every concept record of a student, sorted by concept_id; an unknown student gets [].',
-          parameters: [pathParameter('user_id', 'The student.')],
+          summary: 'Every concept record of a student for one model, sorted by concept_id; an unknown student gets [].',
+          parameters: [pathParameter('user_id', 'The student.'), ...modelQuery],
           responses: {
             '200': jsonResponse('The records', { type: 'array', items: schemaRef('MasteryRecord') }),
             '400': errorResponse('Invalid path parameter'),
@@ -41,11 +65,11 @@ export function conceptMasteryOpenApi(version: string, passScore: number): objec
       },
       '/mastery/{user_id}/{concept_id}': {
         get: withScope('mastery:read', {
-          summary: 'One concept record of a student.',
-          parameters: [pathParameter('user_id', 'The student.'), pathParameter('concept_id', 'The concept.')],
+          summary: 'One concept record of a student for one model.',
+          parameters: [pathParameter('user_id', 'The student.'), pathParameter('concept_id', 'The concept.'), ...modelQuery],
           responses: {
             '200': jsonResponse('The record', schemaRef('MasteryRecord')),
-            '400': errorResponse('Invalid path parameter'),
+            '400': errorResponse('Invalid path or query parameter'),
             '404': errorResponse('No record for this student and concept'),
           },
         }),

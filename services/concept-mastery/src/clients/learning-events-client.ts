@@ -54,20 +54,21 @@ export class LearningEventsClient {
   }
 
   /**
-   * A student's full history, oldest first, one page at a time. The next page is requested before
+   * A student's full history (of one concept, when given), oldest first, one page at a time. The next page is requested before
    * the caller gets this one, so the Logger reads and serializes it while the caller folds: at most
    * two pages are held, however long the history is. The Logger's paging is a snapshot taken at
    * the first page: complete, never repeating. A caller that stops early cancels the request ahead.
    */
-  async *userHistoryPages(userId: string): AsyncGenerator<LearningEvent[]> {
+  async *userHistoryPages(userId: string, conceptId?: string): AsyncGenerator<LearningEvent[]> {
     const stopped = new AbortController();
     const fetchPage = (url: string) => {
       const page = this.getJson<UpstreamEvent[]>(url, this.validateTimeline, { signal: stopped.signal });
       page.catch(() => undefined); // awaited below, unless the caller stops first
       return { url, page };
     };
+    const concept = conceptId === undefined ? '' : `/${encodeURIComponent(conceptId)}`;
     let ahead: ReturnType<typeof fetchPage> | undefined = fetchPage(
-      `${this.options.baseUrl}/events/${encodeURIComponent(userId)}?limit=${this.options.pageSize}`,
+      `${this.options.baseUrl}/events/${encodeURIComponent(userId)}${concept}?limit=${this.options.pageSize}`,
     );
     try {
       while (ahead !== undefined) {

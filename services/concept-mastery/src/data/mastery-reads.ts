@@ -3,18 +3,18 @@
 // or recompute) calls invalidate() once committed. A read stores its result only when no write
 // committed while it ran, so a read that raced a write never caches what the write replaced.
 import type { Knex } from '@learning-analytics/common';
-import type { MasteryRecordView } from '../schemas.js';
 import { listUserRecords } from './mastery-store.js';
 
 interface CachedStudent {
-  records: MasteryRecordView[];
-  /** The records serialized once, answered as is. */
+  /** Each record's JSON, by concept, sorted by concept_id. */
+  records: Array<{ conceptId: string; json: string }>;
+  /** The records as one JSON array, answered as is. */
   json: string;
 }
 
 export class MasteryReads {
-  /** Insertion order is recency order: a hit is re-inserted, the oldest is evicted first. */
-  private readonly students = new Map<string, CachedStudent>();
+  /** By student, then model. Insertion order is recency order: a hit is re-inserted, the oldest is evicted first. */
+  private readonly students = new Map<string, Map<string, CachedStudent>>();
   private commits = 0;
 
   constructor(
@@ -22,13 +22,14 @@ export class MasteryReads {
     private readonly maxStudents: number,
   ) {}
 
-  /** A student's records sorted by concept_id, as JSON. */
-  async studentJson(userId: string): Promise<string> {
-    return (await this.student(userId)).json;
+  /** A student's records of one model, sorted by concept_id, as a JSON array. */
+  async studentJson(userId: string, model: string): Promise<string> {
+    return (await this.student(userId, model)).json;
   }
 
-  async record(userId: string, conceptId: string): Promise<MasteryRecordView | undefined> {
-    return (await this.student(userId)).records.find((r) => r.concept_id === conceptId);
+  /** One record as JSON, or undefined. */
+  async recordJson(userId: string, conceptId: string, model: string): Promise<string | undefined> {
+    return (await this.student(userId, model)).records.find((r) => r.conceptId === conceptId)?.json;
   }
 
   /** Call after a transaction that wrote these students' records committed. */
@@ -37,18 +38,22 @@ export class MasteryReads {
     for (const userId of userIds) this.students.delete(userId);
   }
 
-  private async student(userId: string): Promise<CachedStudent> {
-    const hit = this.students.get(userId);
-    if (hit) {
+  private async student(userId: string, model: string): Promise<CachedStudent> {
+    const models = this.students.get(userId);
+    const hit = models?.get(model);
+    if (models && hit) {
       this.students.delete(userId);
-      this.students.set(userId, hit);
+      this.students.set(userId, models);
       return hit;
     }
     const commitsBefore = this.commits;
-    const records = await listUserRecords(this.db, userId);
-    const student = { records, json: JSON.stringify(records) };
+    const records = await listUserRecords(this.db, userId, model);
+    const student = { records, json: `[${records.map((r) => r.json).join(',')}]` };
     if (this.maxStudents > 0 && this.commits === commitsBefore) {
-      this.students.set(userId, student);
+      const cached = this.students.get(userId) ?? new Map<string, CachedStudent>();
+      cached.set(model, student);
+      this.students.delete(userId);
+      this.students.set(userId, cached);
       if (this.students.size > this.maxStudents) this.students.delete(this.students.keys().next().value!);
     }
     return student;

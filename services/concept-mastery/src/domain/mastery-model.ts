@@ -1,6 +1,7 @@
 // What a mastery model is: a pure, incremental fold over one concept's events. Recompute folds a
 // full history and the real-time consumer applies one event at a time through the same `apply`,
-// so the two agree by construction (test/domain checks it over generated histories).
+// so the two agree by construction (test/domain checks it over generated histories). Models are
+// registered in models.ts; everything else (storage, consumer, recompute, API) works for any.
 import type { LearningEvent } from './learning-event.js';
 
 /** How a model treated one event; anything but passed/failed left its state unchanged. */
@@ -15,18 +16,32 @@ export type SkipReason =
 export const SKIP_REASONS: readonly SkipReason[] = ['not_a_quiz_attempt', 'quiz_attempt_without_grade'];
 
 export interface MasteryModel<S> {
-  /** Stored with every record, so records made by different models are told apart. */
+  /** Part of every record's key: each student and concept has one record per model. */
   readonly name: string;
-  initial(): S;
-  /** The state after one more event. Pure: never mutates `state`. */
+  /**
+   * Whether the state depends on the order of the events. Then they must be folded in timeline
+   * order (timestamp, then seq): the consumer re-folds a concept whose new event is back-dated.
+   */
+  readonly orderSensitive: boolean;
+  initial(conceptId: string): S;
+  /** The state after one more event of the concept. Pure: never mutates `state`. */
   apply(state: S, event: LearningEvent): S;
   /** Mastery, 0-100. */
   score(state: S): number;
-  /** Graded quiz attempts folded into the state. */
-  attempts(state: S): { total: number; successful: number };
+  /** The fields a record of this model shows besides the common ones, in the API's order. */
+  fields(state: S): Record<string, unknown>;
+  /** JSON Schemas of those fields, by name, for the API document. */
+  readonly fieldsSchema: Record<string, object>;
   /** How `apply` treats the event (for the recompute summary and metrics). */
   classify(event: LearningEvent): EventOutcome;
+  /** The state as stored, and back. */
+  encode(state: S): string;
+  decode(text: string): S;
 }
+
+/** A model of any state: what the registry and the storage handle. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyMasteryModel = MasteryModel<any>;
 
 /** The state of one concept of one student: the model's state plus what it has seen. */
 export interface ConceptMastery<S> {
@@ -38,10 +53,10 @@ export interface ConceptMastery<S> {
 }
 
 export function startConcept<S>(model: MasteryModel<S>, event: LearningEvent): ConceptMastery<S> {
-  return { state: model.initial(), lastEventAt: event.occurredAt, lastSeq: event.seq };
+  return { state: model.initial(event.concept_id), lastEventAt: event.occurredAt, lastSeq: event.seq };
 }
 
-/** Folds one more event into a concept's mastery (in any order: see foldHistory). */
+/** Folds one more event into a concept's mastery. */
 export function applyEvent<S>(model: MasteryModel<S>, mastery: ConceptMastery<S>, event: LearningEvent): ConceptMastery<S> {
   return {
     state: model.apply(mastery.state, event),
@@ -52,8 +67,8 @@ export function applyEvent<S>(model: MasteryModel<S>, mastery: ConceptMastery<S>
 
 /**
  * Folds a history into per-concept mastery, continuing from `start` (concept id -> mastery) when
- * given. Recompute folds the Logger's timeline (time order) and the consumer the feed (seq order):
- * the models here are order-independent, so both reach the same state.
+ * given. Recompute folds the Logger's timeline, in timeline order; the consumer the feed, in seq
+ * order, which is timeline order too unless an event is back-dated (see isBackDated).
  */
 export function foldHistory<S>(
   model: MasteryModel<S>,
@@ -80,4 +95,13 @@ export function applyFeedEvent<S>(
 ): { mastery: ConceptMastery<S>; applied: boolean } {
   if (mastery && event.seq <= mastery.lastSeq) return { mastery, applied: false };
   return { mastery: applyEvent(model, mastery ?? startConcept(model, event), event), applied: true };
+}
+
+/**
+ * Whether an event comes before what the record already folded, in timeline order (timestamp,
+ * then seq). The feed brings events in seq order, so an event with the same timestamp as the
+ * record's last one always comes after it.
+ */
+export function isBackDated(mastery: ConceptMastery<unknown> | undefined, event: LearningEvent): boolean {
+  return mastery !== undefined && event.occurredAt < mastery.lastEventAt;
 }

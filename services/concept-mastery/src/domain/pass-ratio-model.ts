@@ -13,6 +13,11 @@ export interface PassRatioState {
 
 export const PASS_RATIO_MODEL = 'pass_ratio';
 
+export const passRatioModule = {
+  name: PASS_RATIO_MODEL,
+  create: ({ passScore }: { passScore: number }) => Promise.resolve({ model: createPassRatioModel(passScore) }),
+};
+
 export function createPassRatioModel(passScore: number): MasteryModel<PassRatioState> {
   function classify(event: LearningEvent): EventOutcome {
     if (event.event_type !== 'quiz_attempt') return 'not_a_quiz_attempt';
@@ -25,6 +30,7 @@ export function createPassRatioModel(passScore: number): MasteryModel<PassRatioS
 
   return {
     name: PASS_RATIO_MODEL,
+    orderSensitive: false,
     initial: () => ({ total: 0, successful: 0 }),
     classify,
     apply(state, event) {
@@ -34,6 +40,12 @@ export function createPassRatioModel(passScore: number): MasteryModel<PassRatioS
       return state;
     },
     score: (state) => (state.total === 0 ? 0 : (state.successful / state.total) * 100),
-    attempts: (state) => ({ total: state.total, successful: state.successful }),
+    fields: (state) => ({ total_attempts: state.total, successful_attempts: state.successful }),
+    fieldsSchema: {
+      total_attempts: { type: 'integer', minimum: 0, description: 'Graded quiz attempts.' },
+      successful_attempts: { type: 'integer', minimum: 0, description: 'Passed quiz attempts.' },
+    },
+    encode: (state) => JSON.stringify(state),
+    decode: (text) => JSON.parse(text) as PassRatioState,
   };
 }

@@ -6,18 +6,19 @@
 // While the Logger is unreachable it backs off exponentially, with jitter, and resumes where it was.
 import { setTimeout as wait } from 'node:timers/promises';
 import { UpstreamError, purgeDeletedCopies, sha256Hex, type Knex, type Logger } from '@learning-analytics/common';
-import { applyFeedEvent, type ConceptMastery, type MasteryModel } from '../domain/mastery-model.js';
+import { applyFeedEvent, foldHistory, isBackDated, type AnyMasteryModel, type ConceptMastery } from '../domain/mastery-model.js';
 import { equalJitter, type ErasureMarker, type FeedPage, type LearningEventsClient } from '../clients/learning-events-client.js';
 import { applyErasure, conceptKey, findMasteries, readFeedCursor, writeFeedCursor, writeMasteries } from '../data/mastery-store.js';
 import type { MasteryReads } from '../data/mastery-reads.js';
 import type { MasteryMetrics } from '../metrics.js';
 
-export interface FeedConsumerOptions<S> {
+export interface FeedConsumerOptions {
   db: Knex;
   reads: Pick<MasteryReads, 'invalidate'>;
-  model: MasteryModel<S>;
-  client: Pick<LearningEventsClient, 'readFeed'>;
-  metrics: Pick<MasteryMetrics, 'feedLagEvents' | 'feedLagSeconds' | 'feedCursor' | 'feedEvents' | 'feedFailures'>;
+  /** Every registered model: each event is applied to each one's records. */
+  models: readonly AnyMasteryModel[];
+  client: Pick<LearningEventsClient, 'readFeed' | 'userHistoryPages'>;
+  metrics: Pick<MasteryMetrics, 'feedLagEvents' | 'feedLagSeconds' | 'feedCursor' | 'feedEvents' | 'feedFailures' | 'feedRefolds'>;
   logger: Logger;
   pageSize: number;
   waitMs: number;
@@ -25,14 +26,14 @@ export interface FeedConsumerOptions<S> {
   backoffMaxMs: number;
 }
 
-export class FeedConsumer<S> {
+export class FeedConsumer {
   private stopping = false;
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
   /** Up to when the records are known current: now when caught up, else the newest applied event's time. */
   private currentAsOf = Date.now();
 
-  constructor(private readonly options: FeedConsumerOptions<S>) {}
+  constructor(private readonly options: FeedConsumerOptions) {}
 
   start(): void {
     this.running ??= this.run();
@@ -88,13 +89,15 @@ export class FeedConsumer<S> {
 
   /**
    * Applies one page in one transaction with the cursor move; returns the new cursor. Events and
-   * erasure markers are applied in seq order: an erasure deletes the student's records as they
-   * stand after the events before it.
+   * erasure markers are applied in seq order, to every model's records: an erasure deletes the
+   * student's records as they stand after the events before it. A concept whose new event is
+   * back-dated is re-folded from its history first, for the models that depend on order.
    */
   private async applyPage(page: FeedPage, cursor: number): Promise<number> {
-    const { db, model, metrics } = this.options;
+    const { db, models, metrics } = this.options;
     const nextCursor = Math.max(cursor, page.nextAfter);
     if (page.events.length === 0 && page.erasures.length === 0 && nextCursor === cursor) return cursor;
+    const refolded = await this.refoldBackDated(page);
     let applied = 0;
     const written = new Set<string>();
     await db.transaction(async (trx) => {
@@ -103,20 +106,33 @@ export class FeedConsumer<S> {
       for (const event of page.events) {
         keys.set(conceptKey(event.user_id, event.concept_id), { userId: event.user_id, conceptId: event.concept_id });
       }
-      const stored = await findMasteries<S>(trx, [...keys.values()]);
-      const current = new Map<string, ConceptMastery<S>>([...stored].map(([key, record]) => [key, record.mastery]));
-      const changed = new Set<string>();
+      const states = await Promise.all(
+        models.map(async (model) => {
+          const stored = await findMasteries(trx, model, [...keys.values()]);
+          const current = new Map<string, ConceptMastery<unknown>>([...stored].map(([key, record]) => [key, record.mastery]));
+          const changed = new Set<string>();
+          for (const [key, mastery] of refolded.get(model.name) ?? []) {
+            if (mastery.lastSeq < (current.get(key)?.lastSeq ?? 0)) continue;
+            current.set(key, mastery);
+            changed.add(key);
+          }
+          return { model, current, changed };
+        }),
+      );
       const writeChanged = async () => {
-        const writes = [...changed].map((key) => ({ ...keys.get(key)!, mastery: current.get(key)! }));
-        for (const write of writes) written.add(write.userId);
-        await writeMasteries(trx, model, writes, now);
-        changed.clear();
+        for (const { model, current, changed } of states) {
+          const writes = [...changed].map((key) => ({ ...keys.get(key)!, mastery: current.get(key)! }));
+          for (const write of writes) written.add(write.userId);
+          await writeMasteries(trx, model, writes, now);
+          changed.clear();
+        }
       };
       const erase = async (marker: ErasureMarker) => {
         await writeChanged();
         for (const userId of await applyErasure(trx, marker.userIdSha256, marker.seq, now)) written.add(userId);
         for (const [key, { userId }] of keys) {
-          if (sha256Hex(userId) === marker.userIdSha256) current.delete(key);
+          if (sha256Hex(userId) !== marker.userIdSha256) continue;
+          for (const { current } of states) current.delete(key);
         }
       };
       let nextErasure = 0;
@@ -124,11 +140,20 @@ export class FeedConsumer<S> {
         while (nextErasure < page.erasures.length && page.erasures[nextErasure]!.seq < event.seq)
           await erase(page.erasures[nextErasure++]!);
         const key = conceptKey(event.user_id, event.concept_id);
-        const result = applyFeedEvent(model, current.get(key), event);
-        if (!result.applied) continue;
-        current.set(key, result.mastery);
-        changed.add(key);
-        applied += 1;
+        let appliedToAny = false;
+        for (const { model, current, changed } of states) {
+          const mastery = current.get(key);
+          if (model.orderSensitive && event.seq > (mastery?.lastSeq ?? 0) && isBackDated(mastery, event)) {
+            // Stored after the refold was read (a recompute meanwhile): the next attempt refolds it.
+            throw new Error(`a back-dated event of seq ${event.seq} needs a refold; the page is retried`);
+          }
+          const result = applyFeedEvent(model, mastery, event);
+          if (!result.applied) continue;
+          current.set(key, result.mastery);
+          changed.add(key);
+          appliedToAny = true;
+        }
+        if (appliedToAny) applied += 1;
       }
       for (const marker of page.erasures.slice(nextErasure)) await erase(marker);
       await writeChanged();
@@ -141,6 +166,49 @@ export class FeedConsumer<S> {
     if (page.erasures.length > 0) metrics.feedEvents.inc({ outcome: 'erasure' }, page.erasures.length);
     metrics.feedCursor.set(nextCursor);
     return nextCursor;
+  }
+
+  /**
+   * For each order-sensitive model, the concepts of the page that receive a back-dated event
+   * (before what their record, or an earlier event of the page, already folded), each folded anew
+   * from its full history in timeline order. The history is read before the transaction, which
+   * then holds no connection while waiting on the Logger.
+   */
+  private async refoldBackDated(page: FeedPage): Promise<Map<string, Map<string, ConceptMastery<unknown>>>> {
+    const refolded = new Map<string, Map<string, ConceptMastery<unknown>>>();
+    const sensitive = this.options.models.filter((model) => model.orderSensitive);
+    if (sensitive.length === 0 || page.events.length === 0) return refolded;
+    const keys = new Map<string, { userId: string; conceptId: string }>();
+    for (const event of page.events)
+      keys.set(conceptKey(event.user_id, event.concept_id), { userId: event.user_id, conceptId: event.concept_id });
+    for (const model of sensitive) {
+      const stored = await findMasteries(this.options.db, model, [...keys.values()]);
+      const latest = new Map([...stored].map(([key, record]) => [key, record.mastery as ConceptMastery<unknown> | undefined]));
+      const backDated = new Set<string>();
+      for (const event of page.events) {
+        const key = conceptKey(event.user_id, event.concept_id);
+        const mastery = latest.get(key);
+        if (mastery && event.seq <= mastery.lastSeq) continue;
+        if (isBackDated(mastery, event)) backDated.add(key);
+        latest.set(key, {
+          state: undefined,
+          lastEventAt: Math.max(mastery?.lastEventAt ?? -Infinity, event.occurredAt),
+          lastSeq: event.seq,
+        });
+      }
+      const folds = new Map<string, ConceptMastery<unknown>>();
+      for (const key of backDated) {
+        const { userId, conceptId } = keys.get(key)!;
+        let concepts = new Map<string, ConceptMastery<unknown>>();
+        for await (const history of this.options.client.userHistoryPages(userId, conceptId))
+          concepts = foldHistory(model, history, concepts);
+        const fold = concepts.get(conceptId);
+        if (fold) folds.set(key, fold);
+      }
+      if (backDated.size > 0) this.options.metrics.feedRefolds.inc(backDated.size);
+      refolded.set(model.name, folds);
+    }
+    return refolded;
   }
 
   private observeLag(page: FeedPage, cursor: number): void {

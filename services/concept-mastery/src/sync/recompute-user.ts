@@ -1,32 +1,34 @@
-// Recompute: fold a student's full history from the Logger, page by page (memory stays flat), then
-// write every concept in one transaction. A concept is written only when the fold is at least as
-// far along as what is stored (the real-time consumer may already be further: its record is then
-// newer and is kept) and changes something, so a second run leaves every record, updated_at
-// included, as it was. Nothing is written unless the whole history was read, nor what an erasure
-// applied meanwhile removed.
+// Recompute: fold a student's full history from the Logger, page by page (memory stays flat), into
+// every model's records, then write them in one transaction. A record is written only when the fold
+// is at least as far along as what is stored (the real-time consumer may already be further: its
+// record is then newer and is kept) and changes something, so a second run leaves every record,
+// updated_at included, as it was. Nothing is written unless the whole history was read, nor what an
+// erasure applied meanwhile removed.
 import { UpstreamError, type Knex, type Logger } from '@learning-analytics/common';
-import { foldHistory, type ConceptMastery, type EventOutcome, type MasteryModel } from '../domain/mastery-model.js';
+import { foldHistory, type AnyMasteryModel, type ConceptMastery, type EventOutcome } from '../domain/mastery-model.js';
 import type { LearningEventsClient } from '../clients/learning-events-client.js';
 import { findUserMasteries, latestErasureSeq, writeMasteries, type StoredMastery } from '../data/mastery-store.js';
 import type { MasteryReads } from '../data/mastery-reads.js';
 import type { MasteryMetrics } from '../metrics.js';
 import type { RecomputeSummary } from '../schemas.js';
 
-export interface RecomputeDeps<S> {
+export interface RecomputeDeps {
   db: Knex;
-  reads: Pick<MasteryReads, 'invalidate' | 'studentJson' | 'record'>;
-  model: MasteryModel<S>;
+  reads: Pick<MasteryReads, 'invalidate'>;
+  /** Every registered model; the first is the default one, whose outcomes the summary reports. */
+  models: readonly AnyMasteryModel[];
   client: Pick<LearningEventsClient, 'userHistoryPages'>;
   metrics: Pick<MasteryMetrics, 'recomputeDuration' | 'recomputeEvents'>;
   logger: Logger;
 }
 
-export async function recomputeUser<S>(deps: RecomputeDeps<S>, userId: string): Promise<RecomputeSummary> {
-  const { db, model, client, metrics } = deps;
+export async function recomputeUser(deps: RecomputeDeps, userId: string): Promise<RecomputeSummary> {
+  const { db, models, client, metrics } = deps;
+  const summaryModel = models[0]!;
   const started = process.hrtime.bigint();
   const elapsedSeconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
-    let concepts = new Map<string, ConceptMastery<S>>();
+    const folds = new Map(models.map((model) => [model, new Map<string, ConceptMastery<unknown>>()]));
     const outcomes = new Map<EventOutcome, number>();
     let processed = 0;
     for await (const page of client.userHistoryPages(userId)) {
@@ -34,25 +36,29 @@ export async function recomputeUser<S>(deps: RecomputeDeps<S>, userId: string): 
         if (event.user_id !== userId) {
           throw new UpstreamError(502, 'upstream_bad_response', "The Learning Events Service answered another student's events.");
         }
-        const outcome = model.classify(event);
+        const outcome = summaryModel.classify(event);
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       }
-      concepts = foldHistory(model, page, concepts);
+      for (const model of models) folds.set(model, foldHistory(model, page, folds.get(model)));
       processed += page.length;
     }
 
     const written = await db.transaction(async (trx) => {
-      const stored = await findUserMasteries<S>(trx, userId);
       // A fold that ends before the student's latest erasure read events that are gone since.
       const erasedUpTo = await latestErasureSeq(trx, userId);
-      const writes = [...concepts]
-        .filter(([, mastery]) => mastery.lastSeq > erasedUpTo)
-        .filter(([conceptId, mastery]) => changesStoredRecord(model, stored.get(conceptId), mastery))
-        .map(([conceptId, mastery]) => ({ userId, conceptId, mastery }));
-      await writeMasteries(trx, model, writes, Date.now());
-      return writes.length;
+      const counts: Record<string, number> = {};
+      for (const model of models) {
+        const stored = await findUserMasteries(trx, model, userId);
+        const writes = [...folds.get(model)!]
+          .filter(([, mastery]) => mastery.lastSeq > erasedUpTo)
+          .filter(([conceptId, mastery]) => changesStoredRecord(model, stored.get(conceptId), mastery))
+          .map(([conceptId, mastery]) => ({ userId, conceptId, mastery }));
+        await writeMasteries(trx, model, writes, Date.now());
+        counts[model.name] = writes.length;
+      }
+      return counts;
     });
-    if (written > 0) deps.reads.invalidate([userId]);
+    if (Object.values(written).some((count) => count > 0)) deps.reads.invalidate([userId]);
 
     const skipped: Record<string, number> = {};
     for (const [outcome, count] of outcomes) {
@@ -60,13 +66,14 @@ export async function recomputeUser<S>(deps: RecomputeDeps<S>, userId: string): 
       if (outcome !== 'passed' && outcome !== 'failed') skipped[outcome] = count;
     }
     const durationMs = Math.round(elapsedSeconds() * 1e6) / 1e3;
-    deps.logger.info({ user_id: userId, events_processed: processed, concepts_written: written, duration_ms: durationMs }, 'recomputed');
+    deps.logger.info({ user_id: userId, events_processed: processed, records_written: written, duration_ms: durationMs }, 'recomputed');
     return {
       user_id: userId,
-      model: model.name,
+      model: summaryModel.name,
       events_processed: processed,
       events_skipped: skipped,
-      concepts_written: written,
+      concepts_written: written[summaryModel.name]!,
+      records_written: written,
       duration_ms: durationMs,
     };
   } finally {
@@ -75,8 +82,8 @@ export async function recomputeUser<S>(deps: RecomputeDeps<S>, userId: string): 
 }
 
 /** A stored record is replaced when the fold went further, or as far with a different result. */
-function changesStoredRecord<S>(model: MasteryModel<S>, stored: StoredMastery<S> | undefined, fold: ConceptMastery<S>): boolean {
+function changesStoredRecord(model: AnyMasteryModel, stored: StoredMastery<unknown> | undefined, fold: ConceptMastery<unknown>): boolean {
   if (!stored) return true;
   if (fold.lastSeq !== stored.mastery.lastSeq) return fold.lastSeq > stored.mastery.lastSeq;
-  return stored.model !== model.name || stored.stateJson !== JSON.stringify(fold.state) || stored.lastEventAt !== fold.lastEventAt;
+  return stored.stateText !== model.encode(fold.state) || stored.mastery.lastEventAt !== fold.lastEventAt;
 }

@@ -96,7 +96,7 @@ test('the ratio is passed / graded attempts x 100, within 0-100', () => {
       for (const [conceptId, mastery] of foldHistory(model, events)) {
         const graded = events.filter((e) => e.concept_id === conceptId && e.event_type === 'quiz_attempt' && isGraded(e.event_details));
         const passed = graded.filter((e) => isPassed(e.event_details));
-        expect(model.attempts(mastery.state)).toEqual({ total: graded.length, successful: passed.length });
+        expect(model.fields(mastery.state)).toEqual({ total_attempts: graded.length, successful_attempts: passed.length });
         const score = model.score(mastery.state);
         expect(score).toBeGreaterThanOrEqual(0);
         expect(score).toBeLessThanOrEqual(100);

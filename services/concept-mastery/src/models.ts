@@ -1,0 +1,35 @@
+// The mastery models this service runs. A model is a module of its own: the pure model (state,
+// apply, record fields) and whatever it brings besides (routes, background work). Every event is
+// folded into every model's records; adding a model is one line in MODEL_MODULES.
+import type Router from '@koa/router';
+import type { Auth, Knex, Logger } from '@learning-analytics/common';
+import type { Registry } from 'prom-client';
+import type { AnyMasteryModel } from './domain/mastery-model.js';
+import { passRatioModule } from './domain/pass-ratio-model.js';
+
+export interface ModelContext {
+  /** Every environment variable: a model validates its own. */
+  env: NodeJS.ProcessEnv;
+  passScore: number;
+  db: Knex;
+  auth: Auth;
+  logger: Logger;
+  registry: Registry;
+}
+
+export interface ModelParts {
+  model: AnyMasteryModel;
+  routers?: Router[];
+  /** Started once the service listens; stopped before the database closes. */
+  start?(): void;
+  stop?(): Promise<void>;
+}
+
+export interface ModelModule {
+  name: string;
+  create(context: ModelContext): Promise<ModelParts>;
+}
+
+export const MODEL_MODULES: readonly ModelModule[] = [passRatioModule];
+
+export const MODEL_NAMES = MODEL_MODULES.map((module) => module.name);
