@@ -3,5 +3,6 @@ import type { Migration } from '@learning-analytics/common';
 import { createMastery } from './001_create_mastery.js';
 import { addErasure } from './002_erasure.js';
 import { recordsPerModel } from './003_records_per_model.js';
+import { bktTables } from './004_bkt.js';
 
-export const migrations: Migration[] = [createMastery, addErasure, recordsPerModel];
+export const migrations: Migration[] = [createMastery, addErasure, recordsPerModel, bktTables];

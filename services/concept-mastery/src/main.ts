@@ -1,5 +1,5 @@
 // Process entry: config -> database + migrations -> listen -> feed consumer -> graceful shutdown.
-import { bootService, serve } from '@learning-analytics/common';
+import { ConfigError, bootService, serve } from '@learning-analytics/common';
 import { loadConfig } from './config.js';
 import { createMasteryMetrics } from './metrics.js';
 import { MODEL_MODULES } from './models.js';
@@ -25,11 +25,6 @@ const {
   migrations,
 });
 const metrics = { ...serviceMetrics, ...createMasteryMetrics(serviceMetrics.registry) };
-const context = { env: process.env, passScore: config.PASS_SCORE, db, auth, logger, registry: serviceMetrics.registry };
-const parts = await Promise.all(MODEL_MODULES.map((module) => module.create(context)));
-// The default model first: recompute summaries report on it.
-parts.sort((a, b) => Number(b.model.name === config.MASTERY_DEFAULT_MODEL) - Number(a.model.name === config.MASTERY_DEFAULT_MODEL));
-const models = parts.map((part) => part.model);
 const reads = new MasteryReads(db, config.MASTERY_CACHE_STUDENTS);
 let authorization;
 try {
@@ -50,6 +45,18 @@ const client = new LearningEventsClient({
   metrics,
   logger,
 });
+const context = { env: process.env, passScore: config.PASS_SCORE, db, auth, logger, registry: serviceMetrics.registry, client, reads };
+let parts;
+try {
+  parts = await Promise.all(MODEL_MODULES.map((module) => module.create(context)));
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`concept-mastery: ${err.message}`);
+  process.exit(2);
+}
+// The default model first: recompute summaries report on it.
+parts.sort((a, b) => Number(b.model.name === config.MASTERY_DEFAULT_MODEL) - Number(a.model.name === config.MASTERY_DEFAULT_MODEL));
+const models = parts.map((part) => part.model);
 const consumer = config.FEED_CONSUMER_ENABLED
   ? new FeedConsumer({
       db,

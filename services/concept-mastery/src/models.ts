@@ -5,7 +5,10 @@ import type Router from '@koa/router';
 import type { Auth, Knex, Logger } from '@learning-analytics/common';
 import type { Registry } from 'prom-client';
 import type { AnyMasteryModel } from './domain/mastery-model.js';
+import type { LearningEventsClient } from './clients/learning-events-client.js';
+import type { MasteryReads } from './data/mastery-reads.js';
 import { passRatioModule } from './domain/pass-ratio-model.js';
+import { bktModule } from './bkt/bkt-module.js';
 
 export interface ModelContext {
   /** Every environment variable: a model validates its own. */
@@ -15,6 +18,8 @@ export interface ModelContext {
   auth: Auth;
   logger: Logger;
   registry: Registry;
+  client: Pick<LearningEventsClient, 'readFeed'>;
+  reads: Pick<MasteryReads, 'invalidate'>;
 }
 
 export interface ModelParts {
@@ -30,6 +35,6 @@ export interface ModelModule {
   create(context: ModelContext): Promise<ModelParts>;
 }
 
-export const MODEL_MODULES: readonly ModelModule[] = [passRatioModule];
+export const MODEL_MODULES: readonly ModelModule[] = [passRatioModule, bktModule];
 
 export const MODEL_NAMES = MODEL_MODULES.map((module) => module.name);

@@ -56,6 +56,7 @@ test('erasing a student removes every event and record, in both services and bot
 
   expect((await request(`${logger.url}/events/${encodeURIComponent(erased)}`)).body).toEqual([]);
   expect((await request(`${brain.url}/mastery/${encodeURIComponent(erased)}`)).body).toEqual([]);
+  expect((await request(`${brain.url}/mastery/${encodeURIComponent(erased)}?model=bkt`)).body).toEqual([]);
   const recompute = await request(`${brain.url}/mastery/recompute/${encodeURIComponent(erased)}`, { method: 'POST' });
   expect(recompute.status).toBe(200);
   expect(recompute.body).toMatchObject({ events_processed: 0, concepts_written: 0 });
@@ -117,7 +118,7 @@ test("DELETE /mastery/{user_id} deletes the Brain's records alone; a recompute r
 
   const res = await erase(`${brain.url}/mastery/${encodeURIComponent(student)}`);
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ user_id: student, records_deleted: 3 });
+  expect(res.body).toEqual({ user_id: student, records_deleted: 6 }); // 3 concepts, one record per model
   expect((await request(`${brain.url}/mastery/${encodeURIComponent(student)}`)).body).toEqual([]);
   expect((await erase(`${brain.url}/mastery/${encodeURIComponent(student)}`)).body.records_deleted).toBe(0);
   expect((await request(`${logger.url}/events/${encodeURIComponent(student)}`)).body).toHaveLength(40);
@@ -148,7 +149,7 @@ test('each erasure writes one audit log line naming who, which student (as its l
   );
   for (const [lines, action, count] of [
     [logger.output, 'erase_student_events', { events_deleted: 5 }],
-    [brain.output, 'erase_student_mastery', { records_deleted: 1 }],
+    [brain.output, 'erase_student_mastery', { records_deleted: 2 }],
   ] as const) {
     const line = audits(lines, action).at(-1);
     expect(line).toMatchObject({ audit: true, principal: 'anonymous', ...count, erased_at: expect.any(String) });

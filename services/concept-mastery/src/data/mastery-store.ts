@@ -126,6 +126,33 @@ export async function writeMasteries<S>(db: Knex, model: MasteryModel<S>, writes
   }
 }
 
+/** A page of one model's records in key order, after `after` (user, concept) when given. */
+export async function listModelRecords<S>(
+  db: Knex,
+  model: MasteryModel<S>,
+  after: { userId: string; conceptId: string } | undefined,
+  limit: number,
+): Promise<Array<{ userId: string; conceptId: string; stored: StoredMastery<S> }>> {
+  let query = db('model_records').select('*').where('model', model.name);
+  if (after) {
+    const { userId, conceptId } = after;
+    // Keyset paging on (user_id, concept_id), written out: row-value comparison is not portable knex.
+    query = query.andWhere((next) => {
+      void next.where('user_id', '>', userId).orWhere((same) => {
+        void same.where('user_id', userId).andWhere('concept_id', '>', conceptId);
+      });
+    });
+  }
+  const rows = (await query.orderBy([{ column: 'user_id' }, { column: 'concept_id' }]).limit(limit)) as MasteryRow[];
+  return rows.map((row) => ({ userId: row.user_id, conceptId: row.concept_id, stored: toStored(model, row) }));
+}
+
+/** How many records a model has. */
+export async function countModelRecords(db: Knex, model: string): Promise<number> {
+  const row = (await db('model_records').where({ model }).count({ records: '*' }).first()) as { records: number | string } | undefined;
+  return Number(row?.records ?? 0);
+}
+
 /** Deletes every record of a student, every model's; returns how many. */
 export async function deleteUserMasteries(db: Knex, userId: string): Promise<number> {
   return db('model_records').where('user_id', userId).delete();

@@ -18,15 +18,18 @@ export const passRatioModule = {
   create: ({ passScore }: { passScore: number }) => Promise.resolve({ model: createPassRatioModel(passScore) }),
 };
 
+/** The grading every model shares: whether an event is a graded quiz attempt, and whether it passed. */
+export function gradeEvent(event: LearningEvent, passScore: number): EventOutcome {
+  if (event.event_type !== 'quiz_attempt') return 'not_a_quiz_attempt';
+  const { score, correct } = event.event_details;
+  const hasScore = typeof score === 'number' && Number.isFinite(score);
+  const hasCorrect = typeof correct === 'boolean';
+  if (!hasScore && !hasCorrect) return 'quiz_attempt_without_grade';
+  return (hasScore && score >= passScore) || correct === true ? 'passed' : 'failed';
+}
+
 export function createPassRatioModel(passScore: number): MasteryModel<PassRatioState> {
-  function classify(event: LearningEvent): EventOutcome {
-    if (event.event_type !== 'quiz_attempt') return 'not_a_quiz_attempt';
-    const { score, correct } = event.event_details;
-    const hasScore = typeof score === 'number' && Number.isFinite(score);
-    const hasCorrect = typeof correct === 'boolean';
-    if (!hasScore && !hasCorrect) return 'quiz_attempt_without_grade';
-    return (hasScore && score >= passScore) || correct === true ? 'passed' : 'failed';
-  }
+  const classify = (event: LearningEvent) => gradeEvent(event, passScore);
 
   return {
     name: PASS_RATIO_MODEL,
