@@ -28,8 +28,9 @@ export interface AppDeps {
   metrics: ServiceMetrics & MasteryMetrics;
   /** The registered models, the default one first. */
   models: readonly AnyMasteryModel[];
-  /** Routes the models bring (e.g. fitting). */
+  /** Routes the models bring (e.g. fitting), and their part of the OpenAPI document. */
   modelRouters: Router[];
+  modelApis: Array<{ paths: Record<string, object>; schemas: Record<string, object> }>;
   client: LearningEventsClient;
   state: ServiceState;
   version: string;
@@ -41,7 +42,7 @@ export function createApp(deps: AppDeps): Koa {
     logger: deps.logger,
     metrics: deps.metrics,
     state: deps.state,
-    openapi: conceptMasteryOpenApi(deps.version, deps.config.PASS_SCORE, deps.models),
+    openapi: conceptMasteryOpenApi(deps.version, deps.config.PASS_SCORE, deps.models, deps.modelApis),
     routers: [masteryRouter(deps), ...deps.modelRouters],
     // Readiness is about this service's own database; the Logger being down degrades recompute
     // (503) and delays real time, but reads keep working.

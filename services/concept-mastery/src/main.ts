@@ -73,7 +73,8 @@ const consumer = config.FEED_CONSUMER_ENABLED
   : undefined;
 state.onDrain(() => void consumer?.stop());
 const modelRouters = parts.flatMap((part) => part.routers ?? []);
-const app = createApp({ db, auth, reads, config, logger, metrics, models, modelRouters, client, state, version });
+const modelApis = parts.flatMap((part) => (part.openapi ? [part.openapi] : []));
+const app = createApp({ db, auth, reads, config, logger, metrics, models, modelRouters, modelApis, client, state, version });
 
 await serve({
   app,

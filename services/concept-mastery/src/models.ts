@@ -25,6 +25,8 @@ export interface ModelContext {
 export interface ModelParts {
   model: AnyMasteryModel;
   routers?: Router[];
+  /** The routers' paths and schemas, for the OpenAPI document. */
+  openapi?: { paths: Record<string, object>; schemas: Record<string, object> };
   /** Started once the service listens; stopped before the database closes. */
   start?(): void;
   stop?(): Promise<void>;

@@ -28,18 +28,11 @@ export function masteryRecordSchema(model: string, fields: Record<string, object
   };
 }
 
-export const masteryQuerySchema = (models: string[], defaultModel: string) =>
-  Type.Object(
-    {
-      model: Type.Optional(
-        Type.Union(
-          models.map((name) => Type.Literal(name)),
-          { default: defaultModel, description: 'The model whose records to read.' },
-        ),
-      ),
-    },
-    { additionalProperties: false },
-  );
+export const masteryQuerySchema = (models: string[], defaultModel: string) => ({
+  type: 'object',
+  additionalProperties: false,
+  properties: { model: { type: 'string', enum: models, default: defaultModel, description: 'The model whose records to read.' } },
+});
 
 export const recomputeSummarySchema = Type.Object(
   {

@@ -197,3 +197,17 @@ test('erasure and DELETE /mastery cover the BKT records too', async () => {
   expect(res.body).toEqual({ user_id: student, records_deleted: 6 });
   expect((await request<any[]>(`${stack.brain.url}/mastery/${student}?model=bkt`)).body).toEqual([]);
 });
+
+test('the OpenAPI document has the BKT routes with their scopes, and a record schema per model', async () => {
+  const doc = (await request(`${stack.brain.url}/openapi.json`)).body;
+  expect(doc.paths['/models/bkt/fit'].post.security).toEqual([{ bearerAuth: ['admin'] }, { basicAuth: ['admin'] }]);
+  expect(doc.paths['/models/bkt'].get.security).toEqual([{ bearerAuth: ['mastery:read'] }, { basicAuth: ['mastery:read'] }]);
+  expect(doc.paths['/models/bkt/fits/{fit_id}'].get.responses['200'].content['application/json'].schema).toEqual({
+    $ref: '#/components/schemas/BktFit',
+  });
+  expect(doc.components.schemas.MasteryRecord_bkt.required).toEqual(
+    expect.arrayContaining(['p_known', 'p_correct_next', 'mastered', 'params_version', 'total_attempts', 'successful_attempts']),
+  );
+  const modelParameter = doc.paths['/mastery/{user_id}'].get.parameters.find((p: { name: string }) => p.name === 'model');
+  expect(modelParameter.schema).toMatchObject({ enum: ['pass_ratio', 'bkt'], default: 'pass_ratio' });
+});

@@ -19,7 +19,12 @@ const upstreamFailures = {
   '504': errorResponse('The Learning Events Service timed out; stored mastery untouched'),
 };
 
-export function conceptMasteryOpenApi(version: string, passScore: number, models: readonly AnyMasteryModel[]): object {
+export function conceptMasteryOpenApi(
+  version: string,
+  passScore: number,
+  models: readonly AnyMasteryModel[],
+  modelApis: Array<{ paths: Record<string, object>; schemas: Record<string, object> }>,
+): object {
   const recordSchemas = Object.fromEntries(
     models.map((model) => [`MasteryRecord_${model.name}`, masteryRecordSchema(model.name, model.fieldsSchema)]),
   );
@@ -87,6 +92,7 @@ export function conceptMasteryOpenApi(version: string, passScore: number, models
           },
         }),
       },
+      ...(Object.assign({}, ...modelApis.map((api) => api.paths)) as Record<string, object>),
     },
   });
 }

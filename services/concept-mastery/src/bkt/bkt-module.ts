@@ -6,6 +6,7 @@ import type { ModelContext, ModelParts } from '../models.js';
 import { BktParamsStore } from './params-store.js';
 import { FitJobs } from './fit-job.js';
 import { bktRouter } from './bkt-routes.js';
+import { bktPaths, bktSchemas } from './bkt-openapi.js';
 import { createBktMetrics } from './bkt-metrics.js';
 import { rederiveRecords } from './rederive.js';
 
@@ -89,6 +90,7 @@ export const bktModule = {
     return {
       model,
       routers: [bktRouter({ auth: context.auth, fits, params })],
+      openapi: { paths: bktPaths, schemas: bktSchemas },
       start: () => {
         if (params.current.version > 0) startRederiving(params.current.version);
       },
