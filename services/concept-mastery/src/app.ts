@@ -43,7 +43,13 @@ export function createApp(deps: AppDeps): Koa {
     metrics: deps.metrics,
     state: deps.state,
     openapi: conceptMasteryOpenApi(deps.version, deps.config.PASS_SCORE, deps.models, deps.modelApis),
-    routers: [masteryRouter(deps), ...deps.modelRouters],
+    routers: [
+      masteryRouter({
+        ...deps,
+        recompute: { concurrency: deps.config.RECOMPUTE_CONCURRENCY, deadlineMs: deps.config.RECOMPUTE_DEADLINE_MS },
+      }),
+      ...deps.modelRouters,
+    ],
     // Readiness is about this service's own database; the Logger being down degrades recompute
     // (503) and delays real time, but reads keep working.
     async checkReady() {

@@ -29,6 +29,20 @@ const schema = {
     LEARNING_EVENTS_RETRY_MAX_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 2000 },
     LEARNING_EVENTS_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 },
     PASS_SCORE: { type: 'number', minimum: 0, maximum: 100, default: 60 },
+    RECOMPUTE_CONCURRENCY: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+      default: 4,
+      description: 'Recomputes running at once; one more is answered 503 with Retry-After.',
+    },
+    RECOMPUTE_DEADLINE_MS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 3600000,
+      default: 120000,
+      description: 'A recompute not done by then ends with 504, writing nothing.',
+    },
     MASTERY_DEFAULT_MODEL: {
       enum: MODEL_NAMES,
       default: 'pass_ratio',
@@ -63,6 +77,10 @@ export interface Config extends ServiceConfig {
   LEARNING_EVENTS_PAGE_SIZE: number;
   /** A quiz_attempt whose event_details.score is at least this passes. */
   PASS_SCORE: number;
+  /** Recomputes running at once; one more is answered 503. */
+  RECOMPUTE_CONCURRENCY: number;
+  /** Bound on one recompute, end to end. */
+  RECOMPUTE_DEADLINE_MS: number;
   /** The model GET /mastery answers without ?model=. */
   MASTERY_DEFAULT_MODEL: string;
   FEED_CONSUMER_ENABLED: boolean;

@@ -197,6 +197,8 @@ export async function startFakeUpstream(targetUrl: string) {
     url: `http://127.0.0.1:${port}`,
     script,
     seen,
+    /** The answers held by `stall`, oldest first. */
+    stalled,
     async close() {
       for (const res of stalled) res.destroy();
       server.closeAllConnections();

@@ -1,12 +1,28 @@
 // HTTP in, HTTP out for reading mastery and recomputing it. No SQL here.
 import Router from '@koa/router';
-import { NotFoundError, compileValidator, createAjv, purgeDeletedCopies, type Auth, type Principal } from '@learning-analytics/common';
+import {
+  NotFoundError,
+  ServiceUnavailableError,
+  UpstreamError,
+  compileValidator,
+  createAjv,
+  purgeDeletedCopies,
+  type Auth,
+  type Principal,
+} from '@learning-analytics/common';
 import { recomputeUser, type RecomputeDeps } from '../sync/recompute-user.js';
 import { deleteUserMasteries } from '../data/mastery-store.js';
 import type { MasteryReads } from '../data/mastery-reads.js';
 import { masteryQuerySchema, userConceptPathSchema, userPathSchema } from '../schemas.js';
 
-export type MasteryRoutesDeps = RecomputeDeps & { auth: Auth; reads: MasteryReads };
+export type MasteryRoutesDeps = RecomputeDeps & {
+  auth: Auth;
+  reads: MasteryReads;
+  recompute: { concurrency: number; deadlineMs: number };
+};
+
+/** Seconds a caller refused for too many recomputes at once should wait. */
+const RECOMPUTE_RETRY_AFTER_S = 1;
 
 export function masteryRouter(deps: MasteryRoutesDeps): Router {
   const { auth, models } = deps;
@@ -39,9 +55,38 @@ export function masteryRouter(deps: MasteryRoutesDeps): Router {
     ctx.body = record;
   });
 
+  let recomputing = 0;
   router.post('/mastery/recompute/:user_id', auth.require('mastery:recompute'), async (ctx) => {
     const { user_id } = validateUserPath(ctx.params);
-    ctx.body = await recomputeUser(deps, user_id);
+    if (recomputing >= deps.recompute.concurrency) {
+      ctx.set('Retry-After', String(RECOMPUTE_RETRY_AFTER_S));
+      throw new ServiceUnavailableError(
+        `${deps.recompute.concurrency} recomputes are running already (RECOMPUTE_CONCURRENCY); retry shortly.`,
+      );
+    }
+    recomputing += 1;
+    const callerGone = new AbortController();
+    const onClose = () => {
+      if (!ctx.res.writableFinished) callerGone.abort();
+    };
+    ctx.res.once('close', onClose);
+    const deadline = AbortSignal.timeout(deps.recompute.deadlineMs);
+    try {
+      ctx.body = await recomputeUser(deps, user_id, AbortSignal.any([callerGone.signal, deadline]));
+    } catch (err) {
+      if (callerGone.signal.aborted) deps.logger.info({ user_id }, 'recompute cancelled: the caller went away; nothing written');
+      else if (deadline.aborted) {
+        throw new UpstreamError(
+          504,
+          'upstream_timeout',
+          `The recompute did not finish within ${deps.recompute.deadlineMs} ms (RECOMPUTE_DEADLINE_MS); nothing was written.`,
+        );
+      }
+      throw err;
+    } finally {
+      recomputing -= 1;
+      ctx.res.off('close', onClose);
+    }
   });
 
   // Deletes what this service derived, not the events: a recompute afterwards rebuilds it. To

@@ -57,12 +57,15 @@ export class LearningEventsClient {
    * A student's full history (of one concept, when given), oldest first, one page at a time. The next page is requested before
    * the caller gets this one, so the Logger reads and serializes it while the caller folds: at most
    * two pages are held, however long the history is. The Logger's paging is a snapshot taken at
-   * the first page: complete, never repeating. A caller that stops early cancels the request ahead.
+   * the first page: complete, never repeating. A caller that stops early, or aborts `signal`,
+   * cancels the request ahead.
    */
-  async *userHistoryPages(userId: string, conceptId?: string): AsyncGenerator<LearningEvent[]> {
+  async *userHistoryPages(userId: string, options: { conceptId?: string; signal?: AbortSignal } = {}): AsyncGenerator<LearningEvent[]> {
+    const { conceptId } = options;
     const stopped = new AbortController();
+    const signal = options.signal ? AbortSignal.any([stopped.signal, options.signal]) : stopped.signal;
     const fetchPage = (url: string) => {
-      const page = this.getJson<UpstreamEvent[]>(url, this.validateTimeline, { signal: stopped.signal });
+      const page = this.getJson<UpstreamEvent[]>(url, this.validateTimeline, { signal });
       page.catch(() => undefined); // awaited below, unless the caller stops first
       return { url, page };
     };

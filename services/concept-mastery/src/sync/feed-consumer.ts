@@ -200,7 +200,7 @@ export class FeedConsumer {
       for (const key of backDated) {
         const { userId, conceptId } = keys.get(key)!;
         let concepts = new Map<string, ConceptMastery<unknown>>();
-        for await (const history of this.options.client.userHistoryPages(userId, conceptId))
+        for await (const history of this.options.client.userHistoryPages(userId, { conceptId }))
           concepts = foldHistory(model, history, concepts);
         const fold = concepts.get(conceptId);
         if (fold) folds.set(key, fold);

@@ -22,7 +22,8 @@ export interface RecomputeDeps {
   logger: Logger;
 }
 
-export async function recomputeUser(deps: RecomputeDeps, userId: string): Promise<RecomputeSummary> {
+/** `signal` ends the recompute early (its caller went away, or its deadline passed): nothing is written. */
+export async function recomputeUser(deps: RecomputeDeps, userId: string, signal?: AbortSignal): Promise<RecomputeSummary> {
   const { db, models, client, metrics } = deps;
   const summaryModel = models[0]!;
   const started = process.hrtime.bigint();
@@ -31,7 +32,7 @@ export async function recomputeUser(deps: RecomputeDeps, userId: string): Promis
     const folds = new Map(models.map((model) => [model, new Map<string, ConceptMastery<unknown>>()]));
     const outcomes = new Map<EventOutcome, number>();
     let processed = 0;
-    for await (const page of client.userHistoryPages(userId)) {
+    for await (const page of client.userHistoryPages(userId, signal ? { signal } : {})) {
       for (const event of page) {
         if (event.user_id !== userId) {
           throw new UpstreamError(502, 'upstream_bad_response', "The Learning Events Service answered another student's events.");
@@ -43,6 +44,7 @@ export async function recomputeUser(deps: RecomputeDeps, userId: string): Promis
       processed += page.length;
     }
 
+    signal?.throwIfAborted();
     const written = await db.transaction(async (trx) => {
       // A fold that ends before the student's latest erasure read events that are gone since.
       const erasedUpTo = await latestErasureSeq(trx, userId);
