@@ -1,6 +1,9 @@
 // The Helm charts: helm lint and helm template for the defaults and every ci/*-values.yaml
 // scenario; every rendered object valid against the Kubernetes API schemas; the invariants of a
-// single-writer SQLite workload; the optional features; the umbrella's wiring.
+// single-writer SQLite workload; authentication (the AUTH_* environment, the files it names, the
+// ServiceAccount token and the RBAC binding it needs); the optional features; the umbrella's
+// wiring (the Brain's grant on the Logger, the NetworkPolicies).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findObject, helm, helmTemplate, isHook, objectsOfKind, renderNotes } from './support/helm.mjs';
@@ -89,11 +92,25 @@ describe.each(scenarioTable)('%s', (_label, scenario) => {
       expect(container.livenessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
       expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
 
-      // The database on /data, the only writable paths /data and /tmp.
+      // The database on /data, the only writable paths /data and /tmp; every other mount (the
+      // credentials) read-only.
       expect(env.DATABASE_URL.value).toBe(`sqlite:/data/${container.name}.db`);
-      const mounts = Object.fromEntries(container.volumeMounts.map((mount) => [mount.mountPath, mount.name]));
-      expect(mounts).toEqual({ '/data': 'data', '/tmp': 'tmp' });
+      const writable = container.volumeMounts.filter((mount) => !mount.readOnly);
+      expect(Object.fromEntries(writable.map((mount) => [mount.mountPath, mount.name]))).toEqual({ '/data': 'data', '/tmp': 'tmp' });
       const volumes = Object.fromEntries(pod.volumes.map((volume) => [volume.name, volume]));
+      for (const mount of container.volumeMounts)
+        expect({ mount: mount.name, volume: Boolean(volumes[mount.name]) }).toEqual({ mount: mount.name, volume: true });
+
+      // Authentication: a mode always; every file the environment names is on a mounted volume.
+      expect(['required', 'off']).toContain(env.AUTH_MODE.value);
+      for (const variable of Object.values(env).filter((candidate) => /_FILE$/.test(candidate.name))) {
+        const mount = container.volumeMounts.find((candidate) => variable.value.startsWith(`${candidate.mountPath}/`));
+        expect({ variable: variable.name, mountedReadOnly: mount?.readOnly === true }).toEqual({
+          variable: variable.name,
+          mountedReadOnly: true,
+        });
+      }
+      if (env.AUTH_MODE.value === 'off') expect(Object.keys(env).filter((name) => name.startsWith('AUTH_'))).toEqual(['AUTH_MODE']);
       expect(volumes.tmp.emptyDir).toBeDefined();
       expect(volumes.data.persistentVolumeClaim ?? volumes.data.emptyDir).toBeDefined();
 
@@ -187,7 +204,7 @@ describe('optional features', () => {
 
         const policy = findObject(objects, 'NetworkPolicy', name);
         expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
-        expect(policy.spec.policyTypes).toEqual(['Ingress']);
+        expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
 
         const ingress = findObject(objects, 'Ingress', name);
         for (const rule of ingress.spec.rules) {
@@ -254,28 +271,35 @@ describe('optional features', () => {
     });
   });
 
-  test('defaults carry the Prometheus scrape annotations and no optional object', async () => {
+  test('umbrella defaults: the Prometheus scrape annotations, the auth objects, the NetworkPolicies and no other optional object', async () => {
     const { objects } = await render(scenariosOf('learning-analytics')[0]);
-    expect(objects.map((object) => object.kind).sort()).toEqual([
-      'ConfigMap',
-      'ConfigMap',
-      'Deployment',
-      'Deployment',
-      'PersistentVolumeClaim',
-      'PersistentVolumeClaim',
-      'Pod',
-      'Pod',
-      'Service',
-      'Service',
-      'ServiceAccount',
-      'ServiceAccount',
+    expect(objects.map((object) => `${object.kind}/${object.metadata.name}`).sort()).toEqual([
+      `ClusterRoleBinding/${RELEASE}-concept-mastery-${NAMESPACE}-issuer-discovery`,
+      `ClusterRoleBinding/${RELEASE}-learning-events-${NAMESPACE}-issuer-discovery`,
+      `ConfigMap/${RELEASE}-concept-mastery-dashboard`,
+      `ConfigMap/${RELEASE}-learning-events-dashboard`,
+      `ConfigMap/${RELEASE}-learning-events-principals`,
+      `Deployment/${RELEASE}-concept-mastery`,
+      `Deployment/${RELEASE}-learning-events`,
+      `NetworkPolicy/${RELEASE}-concept-mastery`,
+      `NetworkPolicy/${RELEASE}-learning-events`,
+      `PersistentVolumeClaim/${RELEASE}-concept-mastery`,
+      `PersistentVolumeClaim/${RELEASE}-learning-events`,
+      `Pod/${RELEASE}-concept-mastery-test-ready`,
+      `Pod/${RELEASE}-learning-events-test-ready`,
+      `Service/${RELEASE}-concept-mastery`,
+      `Service/${RELEASE}-learning-events`,
+      `ServiceAccount/${RELEASE}-concept-mastery`,
+      `ServiceAccount/${RELEASE}-learning-events`,
     ]);
     for (const deployment of objectsOfKind(objects, 'Deployment')) {
       const [container] = deployment.spec.template.spec.containers;
+      const principals = findObject(objects, 'ConfigMap', `${deployment.metadata.name}-principals`);
       expect(deployment.spec.template.metadata.annotations).toEqual({
         'prometheus.io/scrape': 'true',
         'prometheus.io/port': String(container.ports[0].containerPort),
         'prometheus.io/path': '/metrics',
+        ...(principals && { 'checksum/principals': createHash('sha256').update(principals.data['principals.json']).digest('hex') }),
       });
     }
   });
@@ -382,5 +406,285 @@ describe('the data volume outlives the release unless asked otherwise', () => {
     const claims = objectsOfKind(objects, 'PersistentVolumeClaim');
     expect(claims).toHaveLength(2);
     for (const claim of claims) expect(claim.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+  });
+});
+
+describe('authentication', () => {
+  const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+  const workloadOf = async (chart, { set = [], valuesFiles = [], release = RELEASE } = {}) => {
+    const { objects } = await helmTemplate(join(chartsDir, chart), { release, namespace: NAMESPACE, set, valuesFiles });
+    const deployments = objectsOfKind(objects, 'Deployment');
+    const workload = (name) => {
+      const deployment = deployments.find((candidate) => candidate.metadata.labels['app.kubernetes.io/name'] === name);
+      const pod = deployment.spec.template.spec;
+      const [container] = pod.containers;
+      return {
+        deployment,
+        pod,
+        container,
+        env: envOf(container),
+        volumes: Object.fromEntries(pod.volumes.map((volume) => [volume.name, volume])),
+      };
+    };
+    return { objects, workload };
+  };
+  /** The volume mounted where `path` is, and the path inside it. */
+  const volumeHolding = ({ container, volumes }, path) => {
+    const mount = container.volumeMounts.find((candidate) => path.startsWith(`${candidate.mountPath}/`));
+    return { volume: volumes[mount.name], file: path.slice(mount.mountPath.length + 1), readOnly: mount.readOnly };
+  };
+
+  test.each(['learning-events', 'concept-mastery'])(
+    '%s defaults: auth required, with the in-cluster issuer, the JWKS from the API server over the pod CA and token',
+    async (chart) => {
+      const { workload } = await workloadOf(chart);
+      const service = workload(chart);
+      const auth = Object.fromEntries(
+        Object.entries(service.env)
+          .filter(([name]) => name.startsWith('AUTH_'))
+          .map(([name, variable]) => [name, variable.value]),
+      );
+      expect(auth).toEqual({
+        AUTH_MODE: 'required',
+        AUTH_JWT_ISSUER: 'https://kubernetes.default.svc.cluster.local',
+        AUTH_JWT_JWKS_URL: 'https://kubernetes.default.svc/openid/v1/jwks',
+        AUTH_JWT_CA_FILE: `${SERVICE_ACCOUNT_DIR}/ca.crt`,
+        AUTH_JWT_JWKS_TOKEN_FILE: `${SERVICE_ACCOUNT_DIR}/token`,
+      });
+      // Kubernetes mounts no token (automountServiceAccountToken: false); the chart mounts the
+      // token (for the API server's audience) and the cluster CA in this container itself.
+      expect(service.pod.automountServiceAccountToken).toBe(false);
+      const token = volumeHolding(service, auth.AUTH_JWT_JWKS_TOKEN_FILE);
+      const ca = volumeHolding(service, auth.AUTH_JWT_CA_FILE);
+      expect(token.volume).toBe(ca.volume);
+      expect(token.readOnly).toBe(true);
+      expect(token.volume.projected.sources).toEqual(
+        expect.arrayContaining([
+          { serviceAccountToken: { path: token.file, expirationSeconds: 3600 } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: ca.file }] } },
+        ]),
+      );
+    },
+  );
+
+  test.each(['learning-events', 'concept-mastery'])(
+    '%s: a ClusterRoleBinding lets the Pod ServiceAccount read the JWKS; rbac.create=false, auth off or JWT off leave it out',
+    async (chart) => {
+      const { objects, workload } = await workloadOf(chart);
+      const [binding] = objectsOfKind(objects, 'ClusterRoleBinding');
+      expect(binding.metadata.name).toBe(`${RELEASE}-${chart}-${NAMESPACE}-issuer-discovery`);
+      expect(binding.metadata.namespace).toBeUndefined();
+      expect(binding.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'system:service-account-issuer-discovery',
+      });
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: workload(chart).pod.serviceAccountName, namespace: NAMESPACE }]);
+      expect(findObject(objects, 'ServiceAccount', workload(chart).pod.serviceAccountName)).toBeDefined();
+      for (const set of [
+        ['auth.jwt.rbac.create=false'],
+        ['auth.mode=off'],
+        ['auth.jwt.enabled=false', 'auth.apiKeys.existingSecret=keys'],
+      ]) {
+        const { objects: without } = await workloadOf(chart, { set });
+        expect({ set, bindings: objectsOfKind(without, 'ClusterRoleBinding') }).toEqual({ set, bindings: [] });
+      }
+    },
+  );
+
+  test.each(['learning-events', 'concept-mastery'])('%s auth-off: no AUTH_ setting but the mode, no credential mounted', async (chart) => {
+    const { objects, workload } = await workloadOf(chart, { valuesFiles: [join(chartsDir, chart, 'ci', 'auth-off-values.yaml')] });
+    const service = workload(chart);
+    expect(Object.keys(service.env).filter((name) => /^(AUTH_|LEARNING_EVENTS_(TOKEN_FILE|API_KEY))/.test(name))).toEqual(['AUTH_MODE']);
+    expect(service.env.AUTH_MODE.value).toBe('off');
+    expect(Object.keys(service.volumes).sort()).toEqual(['data', 'tmp']);
+    expect(objectsOfKind(objects, 'ClusterRoleBinding')).toEqual([]);
+  });
+
+  test.each(['learning-events', 'concept-mastery'])(
+    '%s with serviceAccount.automountToken=true: Kubernetes mounts the token, the chart adds no volume of its own',
+    async (chart) => {
+      const service = (await workloadOf(chart, { set: ['serviceAccount.automountToken=true'] })).workload(chart);
+      expect(service.pod.automountServiceAccountToken).toBe(true);
+      expect(service.volumes['kube-api-access']).toBeUndefined();
+      expect(service.env.AUTH_JWT_JWKS_TOKEN_FILE.value).toBe(`${SERVICE_ACCOUNT_DIR}/token`);
+    },
+  );
+
+  test.each([
+    ['learning-events', 'learning-dashboard', ['events:read'], 'event-collector', ['events:write']],
+    ['concept-mastery', 'learning-dashboard', ['mastery:read'], 'grader', ['mastery:read', 'mastery:recompute']],
+  ])(
+    '%s all-features: the API keys Secret and the principals ConfigMap, with templated subjects',
+    async (chart, local, localScopes, other, otherScopes) => {
+      const { objects, workload } = await workloadOf(chart, { valuesFiles: [join(chartsDir, chart, 'ci', 'all-features-values.yaml')] });
+      const service = workload(chart);
+      const keys = volumeHolding(service, service.env.AUTH_API_KEYS_FILE.value);
+      expect(keys.volume.secret.secretName).toBe(`${chart}-api-keys`);
+      expect(keys.volume.secret.items).toEqual([{ key: chart === 'learning-events' ? 'keys.json' : 'api-keys.json', path: keys.file }]);
+      expect(service.env.AUTH_JWT_AUDIENCE.value).toBe(`${chart}.example.com`);
+
+      const principals = volumeHolding(service, service.env.AUTH_PRINCIPALS_FILE.value);
+      const configMap = findObject(objects, 'ConfigMap', principals.volume.configMap.name);
+      const json = configMap.data[principals.file];
+      expect(JSON.parse(json)).toEqual({
+        [`system:serviceaccount:${NAMESPACE}:${local}`]: localScopes,
+        [`system:serviceaccount:${chart === 'learning-events' ? 'ingest' : 'grading'}:${other}`]: otherScopes,
+      });
+      // A change of the principals rolls the Pod.
+      expect(service.deployment.spec.template.metadata.annotations['checksum/principals']).toBe(
+        createHash('sha256').update(json).digest('hex'),
+      );
+    },
+  );
+
+  test('the Brain shows the Logger a ServiceAccount token projected for the audience learning-events by default', async () => {
+    const brain = (await workloadOf('concept-mastery')).workload('concept-mastery');
+    const token = volumeHolding(brain, brain.env.LEARNING_EVENTS_TOKEN_FILE.value);
+    expect(token.readOnly).toBe(true);
+    expect(token.volume.projected.sources).toEqual([
+      { serviceAccountToken: { audience: 'learning-events', expirationSeconds: 3600, path: token.file } },
+    ]);
+    expect(brain.env.LEARNING_EVENTS_API_KEY).toBeUndefined();
+  });
+
+  test('the Brain shows the Logger an API key from a Secret, or nothing', async () => {
+    const apiKey = (
+      await workloadOf('concept-mastery', { valuesFiles: [join(chartsDir, 'concept-mastery', 'ci', 'all-features-values.yaml')] })
+    ).workload('concept-mastery');
+    expect(apiKey.env.LEARNING_EVENTS_API_KEY.valueFrom).toEqual({ secretKeyRef: { name: 'concept-mastery-logger-key', key: 'key' } });
+    expect(apiKey.env.LEARNING_EVENTS_TOKEN_FILE).toBeUndefined();
+    expect(apiKey.volumes['learning-events-token']).toBeUndefined();
+    const none = (await workloadOf('concept-mastery', { set: ['learningEvents.auth.mode=none'] })).workload('concept-mastery');
+    expect(Object.keys(none.env).filter((name) => /^LEARNING_EVENTS_(TOKEN_FILE|API_KEY)$/.test(name))).toEqual([]);
+  });
+
+  test.each(['la', 'concept-mastery-prod'])(
+    "umbrella release %s: the Logger's principals grant the Brain's ServiceAccount of this release events:read",
+    async (release) => {
+      const { objects, workload } = await workloadOf('learning-analytics', { release });
+      const brain = workload('concept-mastery');
+      const logger = workload('learning-events');
+      const principals = volumeHolding(logger, logger.env.AUTH_PRINCIPALS_FILE.value);
+      const json = JSON.parse(findObject(objects, 'ConfigMap', principals.volume.configMap.name).data[principals.file]);
+      expect(json).toEqual({ [`system:serviceaccount:${NAMESPACE}:${brain.pod.serviceAccountName}`]: ['events:read'] });
+      expect(findObject(objects, 'ServiceAccount', brain.pod.serviceAccountName)).toBeDefined();
+      // The Logger accepts the audience the Brain's token is issued for.
+      const token = volumeHolding(brain, brain.env.LEARNING_EVENTS_TOKEN_FILE.value);
+      expect(token.volume.projected.sources[0].serviceAccountToken.audience).toBe(logger.env.AUTH_JWT_AUDIENCE?.value ?? 'learning-events');
+    },
+  );
+
+  test.each([
+    [
+      'a renamed Brain ServiceAccount without a grant',
+      ['concept-mastery.serviceAccount.name=brain'],
+      /the Brain runs as ServiceAccount brain, which learning-events\.auth\.principals does not grant events:read/,
+    ],
+    [
+      'a Logger audience the Brain token is not issued for',
+      ['learning-events.auth.jwt.audience=logger'],
+      /the Brain's token is issued for audience learning-events, but the Logger accepts logger/,
+    ],
+    [
+      'a Logger that takes no JWT while the Brain shows one',
+      ['learning-events.auth.jwt.enabled=false', 'learning-events.auth.apiKeys.existingSecret=keys'],
+      /the Brain shows the Logger a ServiceAccount token, but learning-events\.auth\.jwt is off/,
+    ],
+  ])('the umbrella refuses %s', async (_label, set, message) => {
+    await expect(helmTemplate(umbrellaChart, { release: RELEASE, namespace: NAMESPACE, set })).rejects.toThrow(message);
+  });
+
+  test('the umbrella lets the Brain use an API key instead (brain-api-key), and leaves the Logger alone when the Brain is off', async () => {
+    const { workload } = await workloadOf('learning-analytics', {
+      valuesFiles: [join(umbrellaChart, 'ci', 'brain-api-key-values.yaml')],
+    });
+    expect(workload('concept-mastery').env.LEARNING_EVENTS_API_KEY.valueFrom.secretKeyRef.name).toBe('concept-mastery-logger-key');
+    expect(workload('learning-events').env.AUTH_API_KEYS_FILE).toBeDefined();
+    await expect(workloadOf('learning-analytics', { set: ['concept-mastery.enabled=false'] })).resolves.toBeDefined();
+  });
+});
+
+describe('network policies', () => {
+  /** Whether a policy's ingress admits a Pod with `labels` in namespace `namespace` (labels `namespaceLabels`). */
+  const admits = (policy, labels, { sameNamespace = true, namespaceLabels = {} } = {}) =>
+    policy.spec.ingress.some((rule) =>
+      rule.from.some((peer) => {
+        if (peer.ipBlock) return false;
+        const matches = (selector, subject) => Object.entries(selector?.matchLabels ?? {}).every(([key, value]) => subject[key] === value);
+        const namespaceOk = peer.namespaceSelector ? matches(peer.namespaceSelector, namespaceLabels) : sameNamespace;
+        return namespaceOk && matches(peer.podSelector, labels);
+      }),
+    );
+
+  test('are on by default in the umbrella chart: the Logger admits the Brain of this release, the test Pod and Prometheus only', async () => {
+    const { objects } = await helmTemplate(umbrellaChart, { release: RELEASE, namespace: NAMESPACE });
+    const logger = findObject(objects, 'NetworkPolicy', `${RELEASE}-learning-events`);
+    const brain = findObject(objects, 'Deployment', `${RELEASE}-concept-mastery`).spec.template.metadata.labels;
+    expect(logger.spec.policyTypes).toEqual(['Ingress']);
+    expect(admits(logger, brain)).toBe(true);
+    expect(admits(logger, { ...brain, 'app.kubernetes.io/instance': 'other-release' })).toBe(false);
+    expect(admits(logger, brain, { sameNamespace: false })).toBe(false);
+    expect(admits(logger, findObject(objects, 'Pod', `${RELEASE}-learning-events-test-ready`).metadata.labels)).toBe(true);
+    const prometheus = { 'app.kubernetes.io/name': 'prometheus' };
+    expect(admits(logger, prometheus, { sameNamespace: false, namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' } })).toBe(
+      true,
+    );
+    expect(admits(logger, { 'app.kubernetes.io/name': 'grafana' })).toBe(false);
+    expect(logger.spec.ingress.map((rule) => rule.ports)).toEqual([[{ port: 'http', protocol: 'TCP' }]]);
+
+    const brainPolicy = findObject(objects, 'NetworkPolicy', `${RELEASE}-concept-mastery`);
+    expect(admits(brainPolicy, findObject(objects, 'Pod', `${RELEASE}-concept-mastery-test-ready`).metadata.labels)).toBe(true);
+    expect(admits(brainPolicy, prometheus, { sameNamespace: false })).toBe(true);
+    expect(admits(brainPolicy, findObject(objects, 'Deployment', `${RELEASE}-learning-events`).spec.template.metadata.labels)).toBe(false);
+  });
+
+  test('a service chart on its own renders none by default, and admits a Brain of any release when on', async () => {
+    const { objects } = await helmTemplate(join(chartsDir, 'learning-events'), { release: RELEASE, namespace: NAMESPACE });
+    expect(objectsOfKind(objects, 'NetworkPolicy')).toEqual([]);
+    const { objects: on } = await helmTemplate(join(chartsDir, 'learning-events'), {
+      release: RELEASE,
+      set: ['networkPolicy.enabled=true'],
+    });
+    const [policy] = objectsOfKind(on, 'NetworkPolicy');
+    expect(admits(policy, { 'app.kubernetes.io/name': 'concept-mastery', 'app.kubernetes.io/instance': 'concept-mastery' })).toBe(true);
+  });
+
+  test('egress, when on: DNS, the API server by address, the Logger from the Brain, and the extra rules', async () => {
+    const { objects } = await render(scenariosOf('learning-analytics').find((scenario) => scenario.name === 'all-features'));
+    for (const name of ['learning-events', 'concept-mastery']) {
+      const { egress } = findObject(objects, 'NetworkPolicy', `${RELEASE}-${name}`).spec;
+      expect(egress).toContainEqual({
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          },
+        ],
+        ports: [
+          { port: 53, protocol: 'UDP' },
+          { port: 53, protocol: 'TCP' },
+        ],
+      });
+      expect(egress).toContainEqual({
+        to: [{ ipBlock: { cidr: '172.18.0.2/32' } }],
+        ports: [
+          { port: 443, protocol: 'TCP' },
+          { port: 6443, protocol: 'TCP' },
+        ],
+      });
+    }
+    const brainEgress = findObject(objects, 'NetworkPolicy', `${RELEASE}-concept-mastery`).spec.egress;
+    expect(brainEgress).toContainEqual({
+      to: [{ podSelector: { matchLabels: findObject(objects, 'Deployment', `${RELEASE}-learning-events`).spec.selector.matchLabels } }],
+      ports: [{ port: 'http', protocol: 'TCP' }],
+    });
+    expect(findObject(objects, 'NetworkPolicy', `${RELEASE}-learning-events`).spec.egress).toHaveLength(2);
+
+    const { objects: logger } = await render(scenariosOf('learning-events').find((scenario) => scenario.name === 'all-features'));
+    expect(objectsOfKind(logger, 'NetworkPolicy')[0].spec.egress.at(-1)).toEqual({
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }],
+      ports: [{ port: 4318, protocol: 'TCP' }],
+    });
   });
 });

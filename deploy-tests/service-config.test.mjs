@@ -16,10 +16,13 @@ async function checkScenario(service, scenario) {
   const { loadConfig } = await import(pathToFileURL(join(servicePath(service), 'dist', 'src', 'config.js')).href);
   const { objects } = await helmTemplate(join(chartsDir, service), { valuesFiles: scenario.valuesFiles });
   const [deployment] = objectsOfKind(objects, 'Deployment');
-  const env = resolveEnvironment(deployment.spec.template.spec.containers[0].env, {
-    'metadata.namespace': 'learning',
-    'metadata.name': 'pod',
-  });
+  // The Secrets a scenario names, with values of the shape the service expects.
+  const secrets = { 'concept-mastery-logger-key': { key: 'pod-simulation.secret' } };
+  const env = resolveEnvironment(
+    deployment.spec.template.spec.containers[0].env,
+    { 'metadata.namespace': 'learning', 'metadata.name': 'pod' },
+    (name) => secrets[name],
+  );
   const config = loadConfig(env);
   const settings = Object.keys(env).filter((name) => !notServiceSettings.test(name));
   expect(settings.length).toBeGreaterThan(3);

@@ -1,8 +1,10 @@
 // The Tiltfile: evaluated with recording stand-ins for Tilt's built-ins (support/
-// tiltfile-dry-run.py), then every image, Dockerfile, target, path, chart, workload and port it
-// names is checked against the repository and the chart it renders. The optional Prometheus and
+// tiltfile-dry-run.py), then every image, Dockerfile, target, path, chart, workload, object and
+// port it names is checked against the repository and the chart it renders, and the developer's
+// ServiceAccount it creates against the grants of the dev values. The optional Prometheus and
 // Grafana manifests (tilt/observability.yaml) are checked too: schema-valid, a Prometheus
-// configuration promtool accepts, scraping and mounting what the chart renders.
+// configuration promtool accepts, scraping and mounting what the chart renders, admitted by its
+// NetworkPolicies.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +39,7 @@ async function promtool(args) {
 }
 
 const callsOf = (calls, kind) => calls.filter((call) => call.call === kind);
+const helmCallOf = (calls) => callsOf(calls, 'k8s_yaml').find((call) => call.yaml.helm);
 const isFile = (path) => existsSync(join(repoRoot, path)) && statSync(join(repoRoot, path)).isFile();
 const isDirectory = (path) => existsSync(join(repoRoot, path)) && statSync(join(repoRoot, path)).isDirectory();
 
@@ -44,10 +47,10 @@ let calls;
 let chartRender;
 beforeAll(async () => {
   calls = await evaluateTiltfile();
-  const [{ yaml }] = callsOf(calls, 'k8s_yaml');
+  const { yaml } = helmCallOf(calls);
   chartRender = await helmTemplate(join(repoRoot, yaml.helm), {
     release: yaml.name,
-    namespace: 'default',
+    namespace: yaml.namespace,
     valuesFiles: yaml.values.map((file) => join(repoRoot, file)),
   });
 });
@@ -93,9 +96,11 @@ test('live update falls back to a rebuild on package changes and syncs sources t
   }
 });
 
-test('deploys the umbrella chart with its dev values', () => {
-  const [{ yaml }] = callsOf(calls, 'k8s_yaml');
+test('deploys the umbrella chart with its dev values, rendered for the namespace it deploys to', () => {
+  const { yaml } = helmCallOf(calls);
   expect(yaml.helm).toBe('charts/learning-analytics');
+  // The dry run's k8s_namespace(), as Tilt's: the kube context's namespace.
+  expect(yaml.namespace).toBe('default');
   expect(isFile(`${yaml.helm}/Chart.yaml`)).toBe(true);
   for (const file of yaml.values) expect(isFile(file)).toBe(true);
   expect(chartRender.stderr).toBe('');
@@ -124,6 +129,24 @@ test('names each rendered workload, forwards ports 8000 and 8001, and starts the
   }
 });
 
+test("creates the developer's ServiceAccount, which the dev values grant every scope on both services", () => {
+  const blobs = callsOf(calls, 'k8s_yaml').filter((call) => call.yaml.blob);
+  expect(blobs).toHaveLength(1);
+  const [serviceAccount] = parseManifests(blobs[0].yaml.blob);
+  expect(serviceAccount).toEqual(
+    expect.objectContaining({ kind: 'ServiceAccount', metadata: expect.objectContaining({ name: 'developer' }) }),
+  );
+  const resource = callsOf(calls, 'k8s_resource').find((call) => call.new_name === 'developer');
+  expect(resource.objects).toEqual(['developer:serviceaccount']);
+  const { namespace } = helmCallOf(calls).yaml;
+  for (const deployment of objectsOfKind(chartRender.objects, 'Deployment')) {
+    const principals = findObject(chartRender.objects, 'ConfigMap', `${deployment.metadata.name}-principals`);
+    expect(JSON.parse(principals.data['principals.json'])).toEqual(
+      expect.objectContaining({ [`system:serviceaccount:${namespace}:developer`]: ['admin'] }),
+    );
+  }
+});
+
 describe('with --observability', () => {
   let observabilityCalls;
   let manifests;
@@ -133,7 +156,7 @@ describe('with --observability', () => {
   });
 
   test('deploys tilt/observability.yaml and names its workloads and objects', () => {
-    expect(callsOf(calls, 'k8s_yaml')).toHaveLength(1);
+    expect(callsOf(calls, 'k8s_yaml').map((call) => call.yaml)).not.toContain('tilt/observability.yaml');
     const yamls = callsOf(observabilityCalls, 'k8s_yaml').map((call) => call.yaml);
     expect(yamls).toContain('tilt/observability.yaml');
     for (const resource of callsOf(observabilityCalls, 'k8s_resource').filter((call) => call.labels.includes('observability'))) {
@@ -163,6 +186,23 @@ describe('with --observability', () => {
     for (const service of objectsOfKind(chartRender.objects, 'Service')) {
       const name = service.metadata.labels['app.kubernetes.io/name'];
       expect(jobs[name]).toBe(`${service.metadata.name}:${service.spec.ports[0].port}`);
+    }
+  });
+
+  test("the chart's NetworkPolicies admit this Prometheus to every service", () => {
+    const prometheus = findObject(manifests, 'Deployment', 'prometheus').spec.template.metadata.labels;
+    const policies = objectsOfKind(chartRender.objects, 'NetworkPolicy');
+    expect(policies).toHaveLength(objectsOfKind(chartRender.objects, 'Deployment').length);
+    for (const policy of policies) {
+      const admitted = policy.spec.ingress.some((rule) =>
+        rule.from.some(
+          (peer) =>
+            !peer.ipBlock &&
+            (!peer.namespaceSelector || Object.keys(peer.namespaceSelector).length === 0) &&
+            Object.entries(peer.podSelector?.matchLabels ?? {}).every(([key, value]) => prometheus[key] === value),
+        ),
+      );
+      expect({ policy: policy.metadata.name, admitted }).toEqual({ policy: policy.metadata.name, admitted: true });
     }
   });
 

@@ -41,6 +41,56 @@ describe.each(['learning-events', 'concept-mastery'])('the %s chart rejects', (c
       /shutdown budget: preStopSleepSeconds \(5\) \+ appTimeoutSeconds \(26\) must be less than terminationGracePeriodSeconds \(30\)/,
     );
   });
+
+  test.each([
+    ['an unknown auth mode', ['auth.mode=optional'], /auth\.mode: auth\.mode must be one of the following: "required", "off"/],
+    // A bare `off` in a YAML values file is the boolean false.
+    ['a boolean auth mode', ['auth.mode=false'], /auth\.mode: auth\.mode must be one of the following: "required", "off"/],
+    [
+      'an unknown scope',
+      ['auth.principals.system:serviceaccount:learning:app={events:delete}'],
+      /auth\.principals\.system:serviceaccount:learning:app\.0: auth\.principals\.system:serviceaccount:learning:app\.0 must be one of the following: "events:write", "events:read", "mastery:read", "mastery:recompute", "admin"/,
+    ],
+    ['scopes that are not a list', ['auth.principals.app=admin'], /auth\.principals\.app: Invalid type\. Expected: array, given: string/],
+    ['an issuer that is not a URL', ['auth.jwt.issuer=kubernetes.default.svc'], /auth\.jwt\.issuer: Does not match pattern/],
+    ['a relative CA file', ['auth.jwt.caFile=ca.crt'], /auth\.jwt\.caFile: Does not match pattern/],
+    ['an unknown auth.jwt key (a typo)', ['auth.jwt.jwksURL=https://x'], /auth\.jwt: Additional property jwksURL is not allowed/],
+    [
+      'an API server address that is not a CIDR',
+      ['networkPolicy.egress.apiServerCidrs={172.18.0.2}'],
+      /networkPolicy\.egress\.apiServerCidrs\.0: Does not match pattern/,
+    ],
+  ])('%s', async (_label, set, message) => {
+    expect(await rejection(chart, set)).toMatch(message);
+  });
+
+  test.each([
+    [
+      'auth required without a credential source',
+      ['auth.jwt.enabled=false'],
+      /auth\.mode is required but the service would accept no credential: enable auth\.jwt, set auth\.apiKeys\.existingSecret, or set auth\.mode=off/,
+    ],
+    [
+      "the Pod's token sent to an issuer outside the cluster",
+      ['auth.jwt.issuer=https://accounts.example.com', 'auth.jwt.jwksUrl='],
+      /auth\.jwt\.tokenFile would send the Pod's token to accounts\.example\.com, which is not the cluster's API server/,
+    ],
+    [
+      'egress rules that would cut the service off from the JWKS',
+      ['networkPolicy.enabled=true', 'networkPolicy.egress.enabled=true'],
+      /networkPolicy\.egress\.enabled blocks the JWKS fetch from the API server: list the API server's addresses in networkPolicy\.egress\.apiServerCidrs/,
+    ],
+  ])('%s', async (_label, set, message) => {
+    expect(await rejection(chart, set)).toMatch(message);
+  });
+
+  test('accepts an issuer outside the cluster once the Pod token stays home', async () => {
+    await expect(
+      helmTemplate(join(chartsDir, chart), {
+        set: ['auth.jwt.issuer=https://accounts.example.com', 'auth.jwt.jwksUrl=', 'auth.jwt.tokenFile=', 'auth.jwt.caFile='],
+      }),
+    ).resolves.toEqual(expect.objectContaining({ stderr: '' }));
+  });
 });
 
 describe('service-specific settings are checked', () => {
@@ -49,6 +99,21 @@ describe('service-specific settings are checked', () => {
     ['learning-events', ['config.bodyLimitBytes=10'], /config\.bodyLimitBytes: Must be greater than or equal to 1024/],
     ['concept-mastery', ['config.passScore=101'], /config\.passScore: Must be less than or equal to 100/],
     ['concept-mastery', ['learningEvents.url=learning-events:8000'], /learningEvents\.url: Does not match pattern/],
+    [
+      'concept-mastery',
+      ['learningEvents.auth.mode=token'],
+      /learningEvents\.auth\.mode: learningEvents\.auth\.mode must be one of the following: "serviceAccountToken", "apiKey", "none"/,
+    ],
+    [
+      'concept-mastery',
+      ['learningEvents.auth.tokenExpirationSeconds=60'],
+      /learningEvents\.auth\.tokenExpirationSeconds: Must be greater than or equal to 600/,
+    ],
+    [
+      'concept-mastery',
+      ['learningEvents.auth.mode=apiKey'],
+      /learningEvents\.auth\.mode is apiKey: set learningEvents\.auth\.apiKey\.existingSecret to the Secret holding the key/,
+    ],
   ])('%s %s', async (chart, set, message) => {
     expect(await rejection(chart, set)).toMatch(message);
   });

@@ -2,7 +2,8 @@
 # Installs the system tools the test suites call, when they are missing (Debian/Ubuntu, as root
 # or with sudo): promtool and prometheus (package prometheus), kubectl (package kubernetes-client,
 # only if no kubectl is installed), python3 and make (node-gyp's pass over the SQLite driver in
-# `npm ci` needs both, though it compiles nothing). Node packages come from `npm ci`.
+# `npm ci` needs both, though it compiles nothing), openssl (the pod simulation's API server
+# certificate). Node packages come from `npm ci`.
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 command -v python3 >/dev/null || missing+=(python3)
 command -v make >/dev/null || missing+=(make)
+command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-test-tools: nothing to install"
   exit 0

@@ -1,18 +1,25 @@
 // Runs the containers of rendered Deployments as local processes, the way the kubelet would
-// run them: the rendered command, args, working directory and environment (downward API and
-// $(VAR) references resolved), volumes mapped to temp dirs, ports mapped to free local ports,
-// Service DNS names in the environment mapped to the local port of the Pod the Service selects.
-// Probes, preStop hooks and termination follow the rendered specs.
+// run them: the rendered command, args, working directory and environment (downward API, Secret
+// references and $(VAR) references resolved), volumes mapped to temp dirs holding what the
+// kubelet would put there (projected ServiceAccount tokens, ConfigMaps, Secrets, downward API
+// files, from a SimulatedCluster: support/cluster-simulation.mjs), ports mapped to free local
+// ports, Service DNS names and the API server's in the environment mapped to the local port of
+// the Pod the Service selects, or of the simulated API server. Probes, preStop hooks and
+// termination follow the rendered specs.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from './ports.mjs';
 
 // The container image keeps the repository under /app (docker/Dockerfile: WORKDIR
 // /app/services/<service>, node_modules in /app). The runtime stage also sets NODE_ENV.
 const IMAGE_ROOT = '/app';
 const IMAGE_ENV = { NODE_ENV: 'production' };
+
+// Variables that name something rather than address it: left as rendered. The issuer is compared
+// with the `iss` of tokens; the Pod never connects to it (the JWKS URL is what it fetches).
+const IDENTIFIERS = new Set(['AUTH_JWT_ISSUER']);
 
 const selects = (selector, labels) => Object.entries(selector).every(([key, value]) => labels?.[key] === value);
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,11 +32,19 @@ export function expandReferences(value, defined) {
   });
 }
 
-/** The container's environment as the kubelet builds it. */
-export function resolveEnvironment(envList, fieldValues) {
+/**
+ * The container's environment as the kubelet builds it. `secret(name)` gives a Secret's data, for
+ * secretKeyRef; a missing Secret or key keeps the Pod from starting, as in a cluster.
+ */
+export function resolveEnvironment(envList, fieldValues, secret = () => undefined) {
   const env = {};
   for (const variable of envList ?? []) {
-    if (variable.valueFrom) {
+    if (variable.valueFrom?.secretKeyRef) {
+      const { name, key } = variable.valueFrom.secretKeyRef;
+      const value = secret(name)?.[key];
+      if (value === undefined) throw new Error(`env ${variable.name}: secret ${name} has no key ${key}`);
+      env[variable.name] = value;
+    } else if (variable.valueFrom) {
       const fieldPath = variable.valueFrom.fieldRef?.fieldPath;
       if (!fieldPath || !Object.hasOwn(fieldValues, fieldPath)) {
         throw new Error(`env ${variable.name}: unsupported valueFrom ${JSON.stringify(variable.valueFrom)}`);
@@ -54,11 +69,12 @@ export function mapMountedPaths(value, mounts) {
 }
 
 export class SimulatedPod {
-  constructor(deployment, { namespace, repoRoot }) {
+  constructor(deployment, { namespace, repoRoot, cluster }) {
     this.deployment = deployment;
     this.name = `${deployment.metadata.name}-simulated`;
     this.namespace = namespace;
     this.repoRoot = repoRoot;
+    this.cluster = cluster;
     this.podSpec = deployment.spec.template.spec;
     this.labels = deployment.spec.template.metadata.labels;
     [this.container] = this.podSpec.containers;
@@ -66,13 +82,70 @@ export class SimulatedPod {
     this.localPorts = {};
   }
 
-  /** Chooses local ports and temp dirs; must run for every Pod before any starts. */
+  /** Chooses local ports and temp dirs and fills the volumes; must run for every Pod before any starts. */
   async prepare() {
     for (const port of this.container.ports ?? []) this.localPorts[port.containerPort] = await freePort();
     this.mounts = {};
     for (const mount of this.container.volumeMounts ?? []) {
       this.mounts[mount.mountPath] = mkdtempSync(join(tmpdir(), `${this.container.name}-${mount.name}-`));
+      const volume = (this.podSpec.volumes ?? []).find((candidate) => candidate.name === mount.name);
+      if (!volume) throw new Error(`${this.container.name}: volumeMount ${mount.name} names no volume`);
+      for (const [path, content] of Object.entries(this.volumeFiles(volume))) {
+        mkdirSync(dirname(join(this.mounts[mount.mountPath], path)), { recursive: true });
+        writeFileSync(join(this.mounts[mount.mountPath], path), content);
+      }
     }
+  }
+
+  /** The ServiceAccount the Pod runs as. */
+  serviceAccountName() {
+    return this.podSpec.serviceAccountName ?? 'default';
+  }
+
+  /** The files the kubelet puts in a volume: path -> content. An empty volume (emptyDir, a claim) has none. */
+  volumeFiles(volume) {
+    if (volume.emptyDir || volume.persistentVolumeClaim) return {};
+    const sources = volume.projected?.sources ?? [volume];
+    const files = {};
+    for (const source of sources) {
+      if (source.serviceAccountToken) {
+        const { audience, expirationSeconds, path } = source.serviceAccountToken;
+        files[path] = this.requireCluster(volume).issueToken({
+          namespace: this.namespace,
+          serviceAccount: this.serviceAccountName(),
+          audience,
+          expirationSeconds,
+          podName: this.name,
+        });
+      } else if (source.configMap || source.secret) {
+        const reference = source.configMap ?? source.secret;
+        const name = reference.name ?? reference.secretName;
+        const cluster = this.requireCluster(volume);
+        const data = source.configMap ? cluster.configMap(name) : cluster.secret(name);
+        if (data === undefined) {
+          if (reference.optional) continue;
+          throw new Error(`${this.container.name}: volume ${volume.name} needs ${source.configMap ? 'ConfigMap' : 'Secret'} ${name}`);
+        }
+        for (const { key, path } of reference.items ?? Object.keys(data).map((key) => ({ key, path: key }))) {
+          if (data[key] === undefined) throw new Error(`${this.container.name}: volume ${volume.name}: ${name} has no key ${key}`);
+          files[path] = data[key];
+        }
+      } else if (source.downwardAPI) {
+        for (const { path, fieldRef } of source.downwardAPI.items) files[path] = this.fieldValues()[fieldRef.fieldPath];
+      } else {
+        throw new Error(`${this.container.name}: volume ${volume.name}: unsupported source ${JSON.stringify(source)}`);
+      }
+    }
+    return files;
+  }
+
+  requireCluster(volume) {
+    if (!this.cluster) throw new Error(`${this.container.name}: volume ${volume.name} needs a SimulatedCluster`);
+    return this.cluster;
+  }
+
+  fieldValues() {
+    return { 'metadata.namespace': this.namespace, 'metadata.name': this.name };
   }
 
   /** The local port standing for a container port given by number or by name. */
@@ -85,13 +158,15 @@ export class SimulatedPod {
 
   /** The environment of the process, with the renderings mapped onto this machine. */
   environment(services, pods) {
-    const rendered = resolveEnvironment(this.container.env, {
-      'metadata.namespace': this.namespace,
-      'metadata.name': this.name,
-    });
+    const rendered = resolveEnvironment(this.container.env, this.fieldValues(), (name) => this.cluster?.secret(name));
     const env = {};
     for (const [name, value] of Object.entries(rendered)) {
-      env[name] = mapServiceUrls(mapMountedPaths(value, this.mounts), services, pods, this.namespace);
+      if (IDENTIFIERS.has(name)) {
+        env[name] = value;
+        continue;
+      }
+      const toApiServer = this.cluster ? this.cluster.mapApiServerUrls(value) : value;
+      env[name] = mapServiceUrls(mapMountedPaths(toApiServer, this.mounts), services, pods, this.namespace);
     }
     // The service listens on the port the Pod declares: PORT must say so, then moves with it.
     const declared = this.container.ports.map((port) => port.containerPort);

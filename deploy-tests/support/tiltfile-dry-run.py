@@ -95,6 +95,15 @@ def watch_file(path):
     return record("watch_file", path=path)
 
 
+def blob(contents):
+    return {"blob": contents}
+
+
+def k8s_namespace():
+    # The namespace of the kube context; a context without one means "default".
+    return "default"
+
+
 def main():
     tiltfile = sys.argv[1]
     flags = {}
@@ -113,6 +122,8 @@ def main():
         "k8s_resource": k8s_resource,
         "port_forward": port_forward,
         "watch_file": watch_file,
+        "blob": blob,
+        "k8s_namespace": k8s_namespace,
         "__builtins__": {"True": True, "False": False, "None": None, "len": len, "str": str,
                          "int": int, "list": list, "dict": dict, "range": range,
                          "enumerate": enumerate, "sorted": sorted, "fail": _fail, "print": print},

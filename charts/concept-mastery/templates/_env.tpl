@@ -5,6 +5,17 @@ An empty value is left out, so the service applies its documented default.
 {{- define "concept-mastery.serviceEnv" -}}
 - name: LEARNING_EVENTS_URL
   value: {{ include "concept-mastery.learningEventsUrl" . | quote }}
+{{- $loggerAuth := .Values.learningEvents.auth }}
+{{- if eq $loggerAuth.mode "serviceAccountToken" }}
+- name: LEARNING_EVENTS_TOKEN_FILE
+  value: "{{ include "concept-mastery.learningEventsTokenDir" . }}/token"
+{{- else if eq $loggerAuth.mode "apiKey" }}
+- name: LEARNING_EVENTS_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $loggerAuth.apiKey.existingSecret | required "learningEvents.auth.mode is apiKey: set learningEvents.auth.apiKey.existingSecret to the Secret holding the key" }}
+      key: {{ $loggerAuth.apiKey.key }}
+{{- end }}
 {{- if not (kindIs "invalid" .Values.config.passScore) }}
 - name: PASS_SCORE
   value: {{ .Values.config.passScore | toString | quote }}
@@ -47,5 +58,38 @@ chart names it, <release>-learning-events, or the release name when that already
 {{- $service = .Release.Name }}
 {{- end }}
 {{- printf "http://%s:%d" ($service | trunc 63 | trimSuffix "-") (int .Values.learningEvents.servicePort) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where the Brain's token for the Logger is mounted.
+*/}}
+{{- define "concept-mastery.learningEventsTokenDir" -}}
+/var/run/secrets/learning-events
+{{- end }}
+
+{{/*
+The service's own volumes and their mounts, besides /data, /tmp and the credentials of
+_auth.tpl: the token the Brain shows the Logger. A ServiceAccount token projected for the
+Logger's audience, so that it is good for the Logger only (not for the API server); the kubelet
+renews it before it expires and the Brain re-reads the file.
+*/}}
+{{- define "concept-mastery.serviceVolumes" -}}
+{{- if eq .Values.learningEvents.auth.mode "serviceAccountToken" }}
+- name: learning-events-token
+  projected:
+    sources:
+      - serviceAccountToken:
+          audience: {{ .Values.learningEvents.auth.tokenAudience }}
+          expirationSeconds: {{ .Values.learningEvents.auth.tokenExpirationSeconds | int64 }}
+          path: token
+{{- end }}
+{{- end }}
+
+{{- define "concept-mastery.serviceVolumeMounts" -}}
+{{- if eq .Values.learningEvents.auth.mode "serviceAccountToken" }}
+- name: learning-events-token
+  mountPath: {{ include "concept-mastery.learningEventsTokenDir" . }}
+  readOnly: true
 {{- end }}
 {{- end }}

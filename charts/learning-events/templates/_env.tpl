@@ -16,3 +16,13 @@ An empty value is left out, so the service applies its documented default.
   value: {{ . | int64 | quote }}
 {{- end }}
 {{- end }}
+
+{{/*
+The service's own volumes and their mounts, besides /data, /tmp and the credentials of
+_auth.tpl: none for the Logger.
+*/}}
+{{- define "learning-events.serviceVolumes" -}}
+{{- end }}
+
+{{- define "learning-events.serviceVolumeMounts" -}}
+{{- end }}

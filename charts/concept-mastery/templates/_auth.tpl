@@ -1,0 +1,214 @@
+{{/*
+Authentication (the service's AUTH_* variables): the environment, the volumes holding the
+credentials' files, and the checks that stop a render the service would refuse at boot. The
+defaults accept this cluster's ServiceAccount tokens: the JWKS comes from the API server, over
+the cluster CA, with the Pod's own token, which the ClusterRoleBinding (clusterrolebinding.yaml)
+allows to read it.
+*/}}
+
+{{/*
+Where the kubelet mounts a Pod's ServiceAccount credentials (token, ca.crt, namespace).
+*/}}
+{{- define "concept-mastery.serviceAccountDir" -}}
+/var/run/secrets/kubernetes.io/serviceaccount
+{{- end }}
+
+{{/*
+"true" when the service checks JWTs: auth required and auth.jwt enabled.
+*/}}
+{{- define "concept-mastery.jwtEnabled" -}}
+{{- if and (eq .Values.auth.mode "required") .Values.auth.jwt.enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the JWKS (or the discovery document, without jwksUrl) is on the API server, through
+its in-cluster Service name (kubernetes, kubernetes.default, kubernetes.default.svc[.<domain>]).
+*/}}
+{{- define "concept-mastery.jwksFromCluster" -}}
+{{- if include "concept-mastery.jwtEnabled" . }}
+{{- $url := .Values.auth.jwt.jwksUrl | default .Values.auth.jwt.issuer }}
+{{- if regexMatch "^kubernetes(\\.default(\\.svc(\\..+)?)?)?$" (urlParse $url).hostname }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when the chart mounts the Pod's ServiceAccount token and CA itself: the JWKS fetch reads
+one of them, and with automountToken false Kubernetes does not mount them.
+*/}}
+{{- define "concept-mastery.mountsServiceAccountFiles" -}}
+{{- $prefix := printf "%s/" (include "concept-mastery.serviceAccountDir" .) }}
+{{- $jwt := .Values.auth.jwt }}
+{{- if and (include "concept-mastery.jwtEnabled" .) (not .Values.serviceAccount.automountToken) (or (hasPrefix $prefix $jwt.caFile) (hasPrefix $prefix $jwt.tokenFile)) }}true{{ end }}
+{{- end }}
+
+{{/*
+The principals file: each subject of auth.principals rendered as a template (so it can name
+the release's namespace), with its scopes; subjects that render alike share their scopes.
+Helm values cannot refer to the release, which is why the keys are templates.
+*/}}
+{{- define "concept-mastery.principalsJson" -}}
+{{- $principals := dict }}
+{{- range $subject, $scopes := .Values.auth.principals }}
+{{- if $scopes }}
+{{- $key := tpl $subject $ }}
+{{- $_ := set $principals $key (concat (get $principals $key | default list) $scopes | uniq) }}
+{{- end }}
+{{- end }}
+{{- toPrettyJson $principals }}
+{{- end }}
+
+{{/*
+"true" when the Pod gets a principals file: JWTs are checked and some subject has scopes.
+*/}}
+{{- define "concept-mastery.principalsEnabled" -}}
+{{- if and (include "concept-mastery.jwtEnabled" .) (ne (include "concept-mastery.principalsJson" .) "{}") }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the Pod mounts the API keys Secret.
+*/}}
+{{- define "concept-mastery.apiKeysEnabled" -}}
+{{- if and (eq .Values.auth.mode "required") .Values.auth.apiKeys.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+Stops the render where the service would stop at boot, or where a setting would leak the Pod's
+token or cut the service off from its JWKS.
+*/}}
+{{- define "concept-mastery.checkAuth" -}}
+{{- $auth := .Values.auth }}
+{{- if and (eq $auth.mode "required") (not $auth.jwt.enabled) (not $auth.apiKeys.existingSecret) }}
+{{- fail "auth.mode is required but the service would accept no credential: enable auth.jwt, set auth.apiKeys.existingSecret, or set auth.mode=off" }}
+{{- end }}
+{{- if and (include "concept-mastery.jwtEnabled" .) $auth.jwt.tokenFile (not (include "concept-mastery.jwksFromCluster" .)) }}
+{{- fail (printf "auth.jwt.tokenFile would send the Pod's token to %s, which is not the cluster's API server: set auth.jwt.tokenFile=\"\" for an issuer outside the cluster" (urlParse ($auth.jwt.jwksUrl | default $auth.jwt.issuer)).hostname) }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled .Values.networkPolicy.egress.enabled (include "concept-mastery.jwksFromCluster" .) (not .Values.networkPolicy.egress.apiServerCidrs) }}
+{{- fail "networkPolicy.egress.enabled blocks the JWKS fetch from the API server: list the API server's addresses in networkPolicy.egress.apiServerCidrs (kubectl get endpoints kubernetes --namespace default)" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The AUTH_* variables; an empty setting is left out, so the service applies its default.
+*/}}
+{{- define "concept-mastery.authEnv" -}}
+- name: AUTH_MODE
+  value: {{ .Values.auth.mode | quote }}
+{{- if include "concept-mastery.jwtEnabled" . }}
+{{- with .Values.auth.jwt }}
+- name: AUTH_JWT_ISSUER
+  value: {{ .issuer | quote }}
+{{- with .jwksUrl }}
+- name: AUTH_JWT_JWKS_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with .audience }}
+- name: AUTH_JWT_AUDIENCE
+  value: {{ . | quote }}
+{{- end }}
+{{- with .caFile }}
+- name: AUTH_JWT_CA_FILE
+  value: {{ . | quote }}
+{{- end }}
+{{- with .tokenFile }}
+- name: AUTH_JWT_JWKS_TOKEN_FILE
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if include "concept-mastery.apiKeysEnabled" . }}
+- name: AUTH_API_KEYS_FILE
+  value: "/etc/{{ .Chart.Name }}/api-keys/api-keys.json"
+{{- end }}
+{{- if include "concept-mastery.principalsEnabled" . }}
+- name: AUTH_PRINCIPALS_FILE
+  value: "/etc/{{ .Chart.Name }}/principals/principals.json"
+{{- end }}
+{{- end }}
+
+{{/*
+The volumes of the credentials' files.
+*/}}
+{{- define "concept-mastery.authVolumes" -}}
+{{- if include "concept-mastery.mountsServiceAccountFiles" . }}
+# The files Kubernetes mounts with automountServiceAccountToken, for this container only: the
+# token (audience: the API server) the JWKS fetch sends, and the cluster CA it trusts.
+- name: kube-api-access
+  projected:
+    sources:
+      - serviceAccountToken:
+          path: token
+          expirationSeconds: 3600
+      - configMap:
+          name: kube-root-ca.crt
+          items:
+            - key: ca.crt
+              path: ca.crt
+      - downwardAPI:
+          items:
+            - path: namespace
+              fieldRef:
+                fieldPath: metadata.namespace
+{{- end }}
+{{- if include "concept-mastery.apiKeysEnabled" . }}
+- name: api-keys
+  secret:
+    secretName: {{ .Values.auth.apiKeys.existingSecret }}
+    items:
+      - key: {{ .Values.auth.apiKeys.key }}
+        path: api-keys.json
+{{- end }}
+{{- if include "concept-mastery.principalsEnabled" . }}
+- name: principals
+  configMap:
+    name: {{ include "concept-mastery.fullname" . }}-principals
+{{- end }}
+{{- end }}
+
+{{/*
+Where the container sees them (read-only; mounted volumes, not subPaths, so that Kubernetes
+updates them in place and the service re-reads them).
+*/}}
+{{- define "concept-mastery.authVolumeMounts" -}}
+{{- if include "concept-mastery.mountsServiceAccountFiles" . }}
+- name: kube-api-access
+  mountPath: {{ include "concept-mastery.serviceAccountDir" . }}
+  readOnly: true
+{{- end }}
+{{- if include "concept-mastery.apiKeysEnabled" . }}
+- name: api-keys
+  mountPath: /etc/{{ .Chart.Name }}/api-keys
+  readOnly: true
+{{- end }}
+{{- if include "concept-mastery.principalsEnabled" . }}
+- name: principals
+  mountPath: /etc/{{ .Chart.Name }}/principals
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/*
+NOTES.txt: how a caller outside the cluster gets a credential (into $TOKEN).
+*/}}
+{{- define "concept-mastery.authNotes" -}}
+{{- if eq .Values.auth.mode "required" }}
+Every API route needs a credential carrying its scope (auth.mode=required); /health, /ready and
+/metrics do not.
+{{- if include "concept-mastery.jwksFromCluster" . }}
+A token of a ServiceAccount that auth.principals grants scopes:
+  TOKEN=$(kubectl --namespace {{ .Release.Namespace }} create token <serviceaccount> --audience {{ .Values.auth.jwt.audience | default .Chart.Name }})
+{{- else if .Values.auth.jwt.enabled }}
+A token of {{ .Values.auth.jwt.issuer }} for the audience {{ .Values.auth.jwt.audience | default .Chart.Name }}, whose subject auth.principals grants scopes.
+{{- end }}
+{{- with .Values.auth.apiKeys.existingSecret }}
+An API key of the Secret {{ . }}: TOKEN=<id>.<secret>
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+NOTES.txt: the curl option that sends the credential.
+*/}}
+{{- define "concept-mastery.curlCredential" -}}
+{{- if eq .Values.auth.mode "required" }} -H "Authorization: Bearer $TOKEN"{{ end }}
+{{- end }}

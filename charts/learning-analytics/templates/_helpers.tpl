@@ -1,0 +1,49 @@
+{{/*
+What only the umbrella chart knows: how its two services are wired together.
+*/}}
+
+{{/*
+The name of the Brain's ServiceAccount in this release, with the concept-mastery chart's
+defaults (its fullname: <release>-concept-mastery, or the release name when that already
+contains "concept-mastery"). Called from the key of learning-events.auth.principals in
+values.yaml, which the Logger chart renders in its own context: it uses .Release only, and
+nothing of the Brain chart, which is left out when concept-mastery.enabled is false.
+*/}}
+{{- define "learning-analytics.conceptMasteryServiceAccount" -}}
+{{- if contains "concept-mastery" .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-concept-mastery" .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Stops the render when the Brain could not read from the Logger of this release: the Brain
+shows a ServiceAccount token (concept-mastery.learningEvents.auth.mode serviceAccountToken) to
+a Logger that requires a credential, so the Logger must accept JWTs, for the audience the token
+is issued for, and its principals must grant the Brain's real ServiceAccount events:read (the
+default entry names the default ServiceAccount; concept-mastery.serviceAccount.name or
+fullnameOverride change it).
+*/}}
+{{- define "learning-analytics.checkBrainCanReadEvents" -}}
+{{- $logger := index .Values "learning-events" }}
+{{- $brain := index .Values "concept-mastery" }}
+{{- $credential := $brain.learningEvents.auth.mode }}
+{{- if and $logger.enabled $brain.enabled (not $brain.learningEvents.url) (eq $credential "serviceAccountToken") (eq $logger.auth.mode "required") }}
+{{- if not $logger.auth.jwt.enabled }}
+{{- fail "the Brain shows the Logger a ServiceAccount token, but learning-events.auth.jwt is off: enable it, or give the Brain an API key (concept-mastery.learningEvents.auth.mode=apiKey)" }}
+{{- end }}
+{{- $audience := $logger.auth.jwt.audience | default "learning-events" }}
+{{- if ne $brain.learningEvents.auth.tokenAudience $audience }}
+{{- fail (printf "the Brain's token is issued for audience %s, but the Logger accepts %s: set concept-mastery.learningEvents.auth.tokenAudience=%s" $brain.learningEvents.auth.tokenAudience $audience $audience) }}
+{{- end }}
+{{- $brainContext := dict "Values" $brain "Release" .Release "Chart" (dict "Name" "concept-mastery") }}
+{{- $serviceAccount := include "concept-mastery.serviceAccountName" $brainContext }}
+{{- $subject := printf "system:serviceaccount:%s:%s" .Release.Namespace $serviceAccount }}
+{{- $loggerContext := dict "Values" $logger "Release" .Release "Chart" (dict "Name" "learning-events") "Template" .Template "Capabilities" .Capabilities }}
+{{- $scopes := get (include "learning-events.principalsJson" $loggerContext | fromJson) $subject | default list }}
+{{- if not (or (has "events:read" $scopes) (has "admin" $scopes)) }}
+{{- fail (printf "the Brain runs as ServiceAccount %s, which learning-events.auth.principals does not grant events:read: add \"system:serviceaccount:{{ .Release.Namespace }}:%s\": [events:read] to it" $serviceAccount $serviceAccount) }}
+{{- end }}
+{{- end }}
+{{- end }}
