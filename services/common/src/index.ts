@@ -13,3 +13,4 @@ export * from './scopes.js';
 export * from './auth.js';
 export * from './api-keys.js';
 export * from './reloading-file.js';
+export * from './audit.js';

@@ -4,11 +4,11 @@ import {
   NotFoundError,
   ServiceUnavailableError,
   UpstreamError,
+  auditLog,
   compileValidator,
   createAjv,
   purgeDeletedCopies,
   type Auth,
-  type Principal,
 } from '@learning-analytics/common';
 import { recomputeUser, type RecomputeDeps } from '../sync/recompute-user.js';
 import { deleteUserMasteries } from '../data/mastery-store.js';
@@ -98,17 +98,7 @@ export function masteryRouter(deps: MasteryRoutesDeps): Router {
       deps.reads.invalidate([user_id]);
       await purgeDeletedCopies(deps.db);
     }
-    deps.logger.info(
-      {
-        audit: true,
-        action: 'erase_student_mastery',
-        principal: (ctx.state.principal as Principal).name,
-        user_id,
-        records_deleted: recordsDeleted,
-        erased_at: new Date().toISOString(),
-      },
-      'student mastery erased',
-    );
+    auditLog(deps.logger, ctx, 'erase_student_mastery', { user_id, records_deleted: recordsDeleted });
     ctx.body = { user_id, records_deleted: recordsDeleted };
   });
 

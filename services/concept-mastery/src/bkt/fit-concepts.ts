@@ -2,7 +2,7 @@
 // answering: EM per concept with enough students, and the held-out evaluation.
 import { fitBkt, type FitOptions } from '../domain/bkt/em.js';
 import { crossValidate } from '../domain/bkt/evaluation.js';
-import { DEFAULT_BKT_PARAMS } from '../domain/bkt/params.js';
+import { DEFAULT_BKT_PARAMS, type BktParams } from '../domain/bkt/params.js';
 import { sequenceCount, type ConceptObservations } from '../domain/bkt/observations.js';
 import type { ConceptParams } from './params-store.js';
 import type { ConceptEvaluation, FitSettings } from './fit-job.js';
@@ -28,25 +28,13 @@ export function fitConcepts(
   const ordered = [...byConcept].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [conceptId, observations] of ordered) {
     const students = sequenceCount(observations);
-    const count = observations.outcomes.length;
+    const stats = { students, observations: observations.outcomes.length };
     if (students < settings.minStudents) {
-      concepts.push(defaults(conceptId, students, count));
+      concepts.push(conceptParams(conceptId, DEFAULT_BKT_PARAMS, { ...stats, fitted: false, log_likelihood: null, iterations: 0 }));
     } else {
       const result = fitBkt(observations, options);
-      const { pInit, pLearn, pGuess, pSlip, pForget } = result.params;
-      concepts.push({
-        concept_id: conceptId,
-        p_init: pInit,
-        p_learn: pLearn,
-        p_guess: pGuess,
-        p_slip: pSlip,
-        p_forget: pForget,
-        fitted: true,
-        students,
-        observations: count,
-        log_likelihood: result.logLikelihood,
-        iterations: result.iterations,
-      });
+      const fit = { ...stats, fitted: true, log_likelihood: result.logLikelihood, iterations: result.iterations };
+      concepts.push(conceptParams(conceptId, result.params, fit));
       evaluation.push(evaluate(conceptId, observations, options));
     }
     onProgress(concepts.length, ordered.length);
@@ -54,21 +42,12 @@ export function fitConcepts(
   return { concepts, evaluation };
 }
 
-function defaults(conceptId: string, students: number, observations: number): ConceptParams {
-  const { pInit, pLearn, pGuess, pSlip, pForget } = DEFAULT_BKT_PARAMS;
-  return {
-    concept_id: conceptId,
-    p_init: pInit,
-    p_learn: pLearn,
-    p_guess: pGuess,
-    p_slip: pSlip,
-    p_forget: pForget,
-    fitted: false,
-    students,
-    observations,
-    log_likelihood: null,
-    iterations: 0,
-  };
+function conceptParams(
+  conceptId: string,
+  { pInit, pLearn, pGuess, pSlip, pForget }: BktParams,
+  fit: Pick<ConceptParams, 'fitted' | 'students' | 'observations' | 'log_likelihood' | 'iterations'>,
+): ConceptParams {
+  return { concept_id: conceptId, p_init: pInit, p_learn: pLearn, p_guess: pGuess, p_slip: pSlip, p_forget: pForget, ...fit };
 }
 
 function evaluate(conceptId: string, observations: ConceptObservations, options: FitOptions): ConceptEvaluation {

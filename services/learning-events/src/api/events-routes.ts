@@ -9,13 +9,13 @@ import {
   BadRequestError,
   ConflictError,
   ValidationError,
+  auditLog,
   compileValidator,
   createAjv,
   jsonBody,
   type Auth,
   type Knex,
   type Logger,
-  type Principal,
 } from '@learning-analytics/common';
 import type { Config } from '../config.js';
 import type { LoggerMetrics } from '../metrics.js';
@@ -142,17 +142,7 @@ export function eventsRouter({ db, auth, writer, config, metrics, logger }: Even
   router.delete('/events/:user_id', auth.require('admin'), async (ctx) => {
     const { user_id } = validateUserPath(ctx.params);
     const { eventsDeleted } = await writer.erase(user_id);
-    logger.info(
-      {
-        audit: true,
-        action: 'erase_student_events',
-        principal: (ctx.state.principal as Principal).name,
-        user_id,
-        events_deleted: eventsDeleted,
-        erased_at: new Date().toISOString(),
-      },
-      'student erased',
-    );
+    auditLog(logger, ctx, 'erase_student_events', { user_id, events_deleted: eventsDeleted });
     ctx.body = { user_id, events_deleted: eventsDeleted };
   });
 
