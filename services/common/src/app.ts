@@ -2,6 +2,7 @@
 // histogram observation per request, the error mapping, health/readiness/metrics/docs routes, and
 // JSON 404/405 answers. It never listens; lifecycle.ts does.
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
 import type { Logger } from 'pino';
@@ -58,9 +59,7 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
     if (state.draining) ctx.set('Connection', 'close');
-    try {
-      await next();
-    } finally {
+    const observe = () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       const statusCode = String(ctx.status);
@@ -78,9 +77,21 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
         ...(ctx.state.principal ? { principal: (ctx.state.principal as Principal).name } : {}),
         status_code: ctx.status,
         duration_ms: Math.round(seconds * 1e6) / 1e3,
+        ...(ctx.state.streamFailed ? { stream_failed: true } : {}),
       };
       if (quietRoutes.has(route)) logger.debug(line, 'request');
       else logger.info(line, 'request');
+    };
+    try {
+      await next();
+    } finally {
+      // A streamed answer is observed once it is sent (or cut off), so its duration covers the body.
+      if (ctx.body instanceof Readable) {
+        watchStream(ctx, ctx.body, logger, metrics);
+        ctx.res.once('close', observe);
+      } else {
+        observe();
+      }
     }
   });
   app.use(errorHandler(logger));
@@ -107,6 +118,20 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
+}
+
+/**
+ * An error in the middle of a streamed answer, its status long sent: logged, counted, and the
+ * connection aborted, so the client sees a failed response rather than a short valid-looking one.
+ */
+function watchStream(ctx: Context, body: Readable, logger: Logger, metrics: ServiceMetrics): void {
+  body.once('error', (err) => {
+    ctx.state.streamFailed = true;
+    const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+    metrics.responseStreamErrors.inc({ route });
+    logger.error({ err, request_id: ctx.state.requestId, route }, 'a streamed answer failed midway; connection aborted');
+    ctx.res.destroy();
+  });
 }
 
 /**

@@ -1,10 +1,11 @@
-// The Prometheus registry of a service: default process metrics plus the HTTP histogram every
+// The Prometheus registry of a service: default process metrics plus the HTTP metrics every
 // service shares. Services register their own metrics on the same registry.
-import { Registry, Histogram, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, Histogram, collectDefaultMetrics } from 'prom-client';
 
 export interface ServiceMetrics {
   registry: Registry;
   httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  responseStreamErrors: Counter<'route'>;
 }
 
 export function createMetrics(): ServiceMetrics {
@@ -21,5 +22,11 @@ export function createMetrics(): ServiceMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  return { registry, httpRequestDuration };
+  const responseStreamErrors = new Counter({
+    name: 'http_response_stream_errors_total',
+    help: 'Streamed answers (full timelines) cut off by an error after their status was sent; the connection was aborted.',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
+  return { registry, httpRequestDuration, responseStreamErrors };
 }
