@@ -4,5 +4,6 @@ import { createMastery } from './001_create_mastery.js';
 import { addErasure } from './002_erasure.js';
 import { recordsPerModel } from './003_records_per_model.js';
 import { bktTables } from './004_bkt.js';
+import { deadLetters } from './005_dead_letters.js';
 
-export const migrations: Migration[] = [createMastery, addErasure, recordsPerModel, bktTables];
+export const migrations: Migration[] = [createMastery, addErasure, recordsPerModel, bktTables, deadLetters];

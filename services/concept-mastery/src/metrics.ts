@@ -12,6 +12,8 @@ export interface MasteryMetrics {
   feedEvents: Counter<'outcome'>;
   feedFailures: Counter<'reason'>;
   feedRefolds: Counter;
+  feedDeadLetters: Counter;
+  feedHeadBehindCursor: Gauge;
 }
 
 export function createMasteryMetrics(registry: Registry): MasteryMetrics {
@@ -58,6 +60,16 @@ export function createMasteryMetrics(registry: Registry): MasteryMetrics {
       name: 'mastery_feed_events_total',
       help: 'Feed entries seen by the consumer: applied, already_applied (a recompute had folded it), or erasure (a marker).',
       labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    feedHeadBehindCursor: new Gauge({
+      name: 'mastery_feed_head_behind_cursor',
+      help: "1 while the Logger's head is below the consumer's cursor (its database replaced or restored): alert on it.",
+      registers: [registry],
+    }),
+    feedDeadLetters: new Counter({
+      name: 'mastery_feed_dead_letters_total',
+      help: 'Feed events the consumer could not use (malformed) and set aside in dead_letters, so the feed went on.',
       registers: [registry],
     }),
     feedRefolds: new Counter({

@@ -83,7 +83,9 @@ export const upstreamTimelinePageSchema = Type.Array(upstreamEventSchema);
 
 export const upstreamFeedPageSchema = Type.Object(
   {
-    events: Type.Array(upstreamEventSchema),
+    // Each event is checked on its own (upstreamEventSchema): one the Brain cannot use is set aside
+    // as a dead letter instead of stalling the feed; it only needs its place, the seq.
+    events: Type.Array(Type.Object({ seq: Type.Integer({ minimum: 1 }) }, { additionalProperties: true })),
     erasures: Type.Optional(
       Type.Array(Type.Object({ seq: Type.Integer({ minimum: 1 }), user_id_sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) })),
     ),

@@ -11,7 +11,13 @@ import type { ValidateFunction } from 'ajv';
 import { UpstreamError, createAjv, toErrorDetails, type Logger } from '@learning-analytics/common';
 import type { LearningEvent } from '../domain/learning-event.js';
 import type { MasteryMetrics } from '../metrics.js';
-import { upstreamFeedPageSchema, upstreamTimelinePageSchema, type UpstreamEvent, type UpstreamFeedPage } from '../schemas.js';
+import {
+  upstreamEventSchema,
+  upstreamFeedPageSchema,
+  upstreamTimelinePageSchema,
+  type UpstreamEvent,
+  type UpstreamFeedPage,
+} from '../schemas.js';
 
 export interface LearningEventsClientOptions {
   baseUrl: string;
@@ -33,8 +39,17 @@ export interface ErasureMarker {
   userIdSha256: string;
 }
 
+/** A feed event the Brain cannot use (malformed), set aside with the reason. */
+export interface UnusableEvent {
+  seq: number;
+  eventId: string | undefined;
+  reason: string;
+}
+
 export interface FeedPage {
   events: LearningEvent[];
+  /** Events of the page that failed validation, in seq order. */
+  unusable: UnusableEvent[];
   /** Erasures among the events' seq range: merge by seq for commit order. */
   erasures: ErasureMarker[];
   nextAfter: number;
@@ -46,11 +61,13 @@ const SERVICE = 'The Learning Events Service';
 export class LearningEventsClient {
   private readonly validateTimeline: ValidateFunction;
   private readonly validateFeed: ValidateFunction;
+  private readonly validateEvent: ValidateFunction;
 
   constructor(private readonly options: LearningEventsClientOptions) {
     const ajv = createAjv();
     this.validateTimeline = ajv.compile(upstreamTimelinePageSchema);
     this.validateFeed = ajv.compile(upstreamFeedPageSchema);
+    this.validateEvent = ajv.compile(upstreamEventSchema);
   }
 
   /**
@@ -89,12 +106,38 @@ export class LearningEventsClient {
   async readFeed(after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<FeedPage> {
     const url = `${this.options.baseUrl}/feed?after=${after}&limit=${limit}&wait_ms=${waitMs}`;
     const { body } = await this.getJson<UpstreamFeedPage>(url, this.validateFeed, { extraTimeMs: waitMs, signal });
+    const events: LearningEvent[] = [];
+    const unusable: UnusableEvent[] = [];
+    for (const item of body.events as Array<{ seq: number; event_id?: unknown }>) {
+      const problem = this.eventProblem(item);
+      if (problem === undefined) events.push(toLearningEvent(item as UpstreamEvent));
+      else
+        unusable.push({
+          seq: item.seq,
+          eventId: typeof item.event_id === 'string' ? item.event_id.slice(0, 64) : undefined,
+          reason: problem,
+        });
+    }
     return {
-      events: body.events.map(toLearningEvent),
+      events,
+      unusable,
       erasures: (body.erasures ?? []).map((marker) => ({ seq: marker.seq, userIdSha256: marker.user_id_sha256 })),
       nextAfter: body.next_after,
       headSeq: body.head_seq,
     };
+  }
+
+  /** Why a feed event cannot be used, or undefined when it can. */
+  private eventProblem(item: Record<string, unknown>): string | undefined {
+    if (!this.validateEvent(item)) {
+      return toErrorDetails(this.validateEvent.errors)
+        .slice(0, 3)
+        .map((d) => `${d.path || '/'} ${d.reason}`)
+        .join('; ');
+    }
+    const { timestamp, recorded_at: recordedAt } = item as UpstreamEvent;
+    if (Number.isNaN(Date.parse(timestamp)) || Number.isNaN(Date.parse(recordedAt))) return 'a time that is no date';
+    return undefined;
   }
 
   /**

@@ -180,6 +180,17 @@ export async function latestErasureSeq(db: Knex, userId: string): Promise<number
   return Number(row?.seq ?? 0);
 }
 
+/** Sets feed events aside as dead letters (a seq seen again keeps its first record). */
+export async function writeDeadLetters(
+  db: Knex,
+  letters: Array<{ seq: number; eventId: string | undefined; reason: string }>,
+  now: number,
+): Promise<void> {
+  if (letters.length === 0) return;
+  const rows = letters.map((letter) => ({ seq: letter.seq, event_id: letter.eventId ?? null, reason: letter.reason, seen_at: now }));
+  await db('dead_letters').insert(rows).onConflict('seq').ignore();
+}
+
 export async function readFeedCursor(db: Knex): Promise<number> {
   const row = (await db('feed_cursor').select('after_seq').where('id', 1).first()) as { after_seq: number | string } | undefined;
   return Number(row?.after_seq ?? 0);

@@ -8,7 +8,15 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { UpstreamError, purgeDeletedCopies, sha256Hex, type Knex, type Logger } from '@learning-analytics/common';
 import { applyFeedEvent, foldHistory, isBackDated, type AnyMasteryModel, type ConceptMastery } from '../domain/mastery-model.js';
 import { equalJitter, type ErasureMarker, type FeedPage, type LearningEventsClient } from '../clients/learning-events-client.js';
-import { applyErasure, conceptKey, findMasteries, readFeedCursor, writeFeedCursor, writeMasteries } from '../data/mastery-store.js';
+import {
+  applyErasure,
+  conceptKey,
+  findMasteries,
+  readFeedCursor,
+  writeDeadLetters,
+  writeFeedCursor,
+  writeMasteries,
+} from '../data/mastery-store.js';
 import type { MasteryReads } from '../data/mastery-reads.js';
 import type { MasteryMetrics } from '../metrics.js';
 
@@ -18,7 +26,17 @@ export interface FeedConsumerOptions {
   /** Every registered model: each event is applied to each one's records. */
   models: readonly AnyMasteryModel[];
   client: Pick<LearningEventsClient, 'readFeed' | 'userHistoryPages'>;
-  metrics: Pick<MasteryMetrics, 'feedLagEvents' | 'feedLagSeconds' | 'feedCursor' | 'feedEvents' | 'feedFailures' | 'feedRefolds'>;
+  metrics: Pick<
+    MasteryMetrics,
+    | 'feedLagEvents'
+    | 'feedLagSeconds'
+    | 'feedCursor'
+    | 'feedEvents'
+    | 'feedFailures'
+    | 'feedRefolds'
+    | 'feedDeadLetters'
+    | 'feedHeadBehindCursor'
+  >;
   logger: Logger;
   pageSize: number;
   waitMs: number;
@@ -32,6 +50,7 @@ export class FeedConsumer {
   private running: Promise<void> | undefined;
   /** Up to when the records are known current: now when caught up, else the newest applied event's time. */
   private currentAsOf = Date.now();
+  private headBehind = false;
 
   constructor(private readonly options: FeedConsumerOptions) {}
 
@@ -55,12 +74,7 @@ export class FeedConsumer {
     while (!this.stopping) {
       try {
         const page = await client.readFeed(cursor, pageSize, waitMs, this.abort.signal);
-        if (page.headSeq < cursor) {
-          logger.error(
-            { after_seq: cursor, head_seq: page.headSeq },
-            "the Logger's head is behind the feed cursor: was its database replaced?",
-          );
-        }
+        this.watchHead(page.headSeq, cursor);
         cursor = await this.applyPage(page, cursor);
         this.observeLag(page, cursor);
         if (failures > 0) logger.info({ failures }, 'feed reachable again');
@@ -96,7 +110,7 @@ export class FeedConsumer {
   private async applyPage(page: FeedPage, cursor: number): Promise<number> {
     const { db, models, metrics } = this.options;
     const nextCursor = Math.max(cursor, page.nextAfter);
-    if (page.events.length === 0 && page.erasures.length === 0 && nextCursor === cursor) return cursor;
+    if (page.events.length === 0 && page.erasures.length === 0 && page.unusable.length === 0 && nextCursor === cursor) return cursor;
     const refolded = await this.refoldBackDated(page);
     let applied = 0;
     const written = new Set<string>();
@@ -157,8 +171,16 @@ export class FeedConsumer {
       }
       for (const marker of page.erasures.slice(nextErasure)) await erase(marker);
       await writeChanged();
+      await writeDeadLetters(trx, page.unusable, now);
       await writeFeedCursor(trx, nextCursor, now);
     });
+    for (const letter of page.unusable) {
+      this.options.logger.warn(
+        { seq: letter.seq, event_id: letter.eventId, reason: letter.reason },
+        'feed event unusable: set aside as a dead letter',
+      );
+    }
+    metrics.feedDeadLetters.inc(page.unusable.length);
     if (written.size > 0) this.options.reads.invalidate(written);
     if (page.erasures.length > 0) await purgeDeletedCopies(db);
     metrics.feedEvents.inc({ outcome: 'applied' }, applied);
@@ -209,6 +231,25 @@ export class FeedConsumer {
       refolded.set(model.name, folds);
     }
     return refolded;
+  }
+
+  /**
+   * A Logger whose head is below the cursor lost events or was replaced (a restored backup): the
+   * consumer would skip everything up to its cursor. That state is a gauge to alert on, and an
+   * error line when it begins (not on every poll); it ends when the head passes the cursor again.
+   */
+  private watchHead(headSeq: number, cursor: number): void {
+    const behind = headSeq < cursor;
+    this.options.metrics.feedHeadBehindCursor.set(behind ? 1 : 0);
+    if (behind && !this.headBehind) {
+      this.options.logger.error(
+        { after_seq: cursor, head_seq: headSeq },
+        "the Logger's head is behind the feed cursor: was its database replaced or restored?",
+      );
+    } else if (!behind && this.headBehind) {
+      this.options.logger.info({ after_seq: cursor, head_seq: headSeq }, "the Logger's head is past the feed cursor again");
+    }
+    this.headBehind = behind;
   }
 
   private observeLag(page: FeedPage, cursor: number): void {
