@@ -94,8 +94,10 @@ export function createAuth(spec: { service: string; config: ServiceConfig; logge
       if (!(err instanceof KeysUnavailableError)) throw err;
       failures.inc({ reason: 'keys_unavailable' });
       logger.warn({ request_id: ctx.state.requestId, reason: err.message }, 'cannot verify a token');
-      ctx.set('Retry-After', String(KEYS_UNAVAILABLE_RETRY_AFTER_S));
-      throw new ServiceUnavailableError("The token issuer's keys cannot be fetched right now; retry shortly.");
+      throw new ServiceUnavailableError(
+        "The token issuer's keys cannot be fetched right now; retry shortly.",
+        KEYS_UNAVAILABLE_RETRY_AFTER_S,
+      );
     }
     if (!check.ok) return refuse(ctx, check.reason, claimedSubject(credential.token), true);
     return { name: check.subject, scopes: credentials.principals?.current().get(check.subject) ?? new Set() };

@@ -116,6 +116,18 @@ export class UnsupportedMediaTypeError extends AppError {
 export class ServiceUnavailableError extends AppError {
   readonly status = 503;
   readonly code = 'service_unavailable';
+
+  constructor(
+    message: string,
+    /** Sent as Retry-After when given: when the caller may try again. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+
+  override headers(): Record<string, string> {
+    return this.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(this.retryAfterSeconds) };
+  }
 }
 
 /**

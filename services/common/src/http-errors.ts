@@ -2,7 +2,7 @@
 // Bad input never becomes a 500 and no response ever carries a stack trace.
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { AppError } from './errors.js';
+import { AppError, ServiceUnavailableError } from './errors.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details: { path: string; reason: string }[]; details_omitted?: number };
@@ -35,8 +35,18 @@ function respond(ctx: Context, status: number, code: string, message: string, de
   ctx.body = { error: { code, message, details, ...(omitted > 0 ? { details_omitted: omitted } : {}) } } satisfies ErrorBody;
 }
 
+/** Seconds a caller should wait after the database was locked by another writer. */
+const BUSY_RETRY_AFTER_S = 1;
+
 function asAppError(err: unknown): AppError | undefined {
-  return err instanceof AppError ? err : undefined;
+  if (err instanceof AppError) return err;
+  // Another connection holds the database's write lock beyond busy_timeout (an operator's
+  // migration or backup, say): the request can succeed later.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) {
+    return new ServiceUnavailableError('The database is busy with another writer; retry shortly.', BUSY_RETRY_AFTER_S);
+  }
+  return undefined;
 }
 
 function httpStatusOf(err: unknown): number | undefined {

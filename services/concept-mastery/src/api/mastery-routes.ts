@@ -59,9 +59,9 @@ export function masteryRouter(deps: MasteryRoutesDeps): Router {
   router.post('/mastery/recompute/:user_id', auth.require('mastery:recompute'), async (ctx) => {
     const { user_id } = validateUserPath(ctx.params);
     if (recomputing >= deps.recompute.concurrency) {
-      ctx.set('Retry-After', String(RECOMPUTE_RETRY_AFTER_S));
       throw new ServiceUnavailableError(
         `${deps.recompute.concurrency} recomputes are running already (RECOMPUTE_CONCURRENCY); retry shortly.`,
+        RECOMPUTE_RETRY_AFTER_S,
       );
     }
     recomputing += 1;

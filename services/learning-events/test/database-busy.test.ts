@@ -1,0 +1,39 @@
+// A database locked by another writer (an operator's migration or backup holding the write lock)
+// beyond busy_timeout: writes answer 503 with Retry-After and store nothing; reads and probes go
+// on; once the lock is gone, writes succeed again.
+import Database from 'better-sqlite3';
+import { request } from '../../../test-support/http.js';
+import { quiz, startLogger, type LoggerUnderTest } from './support.js';
+
+let logger: LoggerUnderTest;
+beforeAll(async () => {
+  logger = await startLogger();
+});
+afterAll(() => logger.stop());
+
+test('writes while another connection holds the write lock: 503 with Retry-After, nothing stored; then they succeed', async () => {
+  const before = await request(`${logger.url}/events`, { json: quiz('busy', 'c') });
+  expect(before.status).toBe(201);
+
+  const operator = new Database(logger.databaseUrl.replace(/^sqlite:/, ''));
+  operator.exec('begin immediate');
+  try {
+    const [single, batch] = await Promise.all([
+      request(`${logger.url}/events`, { json: quiz('busy', 'c') }),
+      request(`${logger.url}/events/batch`, { json: [quiz('busy', 'c'), quiz('busy', 'd')] }),
+    ]);
+    for (const res of [single, batch]) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(res.body).toEqual({ error: { code: 'service_unavailable', message: expect.stringContaining('busy'), details: [] } });
+    }
+    expect((await request(`${logger.url}/health`)).status).toBe(200);
+    expect((await request<unknown[]>(`${logger.url}/events/busy`)).body).toHaveLength(1);
+  } finally {
+    operator.exec('rollback');
+    operator.close();
+  }
+
+  expect((await request(`${logger.url}/events`, { json: quiz('busy', 'c') })).status).toBe(201);
+  expect((await request<unknown[]>(`${logger.url}/events/busy`)).body).toHaveLength(2);
+});
