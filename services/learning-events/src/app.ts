@@ -39,6 +39,7 @@ export function createApp(deps: AppDeps): Koa {
     async checkReady() {
       const pending = await pendingMigrations(deps.db, migrations);
       if (pending.length > 0) throw new Error(`pending migrations: ${pending.join(', ')}`);
+      await deps.writer.checkWritable();
     },
   });
 }

@@ -1,6 +1,6 @@
 // A database locked by another writer (an operator's migration or backup holding the write lock)
-// beyond busy_timeout: writes answer 503 with Retry-After and store nothing; reads and probes go
-// on; once the lock is gone, writes succeed again.
+// beyond busy_timeout: writes answer 503 with Retry-After and store nothing; /health and reads go
+// on; /ready fails while a write cannot commit; once the lock is gone, writes and readiness return.
 import Database from 'better-sqlite3';
 import { request } from '../../../test-support/http.js';
 import { quiz, startLogger, type LoggerUnderTest } from './support.js';
@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => logger.stop());
 
-test('writes while another connection holds the write lock: 503 with Retry-After, nothing stored; then they succeed', async () => {
+test('writes while another connection holds the write lock: 503 with Retry-After, nothing stored, not ready; then all is well again', async () => {
   const before = await request(`${logger.url}/events`, { json: quiz('busy', 'c') });
   expect(before.status).toBe(201);
 
@@ -29,11 +29,15 @@ test('writes while another connection holds the write lock: 503 with Retry-After
     }
     expect((await request(`${logger.url}/health`)).status).toBe(200);
     expect((await request<unknown[]>(`${logger.url}/events/busy`)).body).toHaveLength(1);
+    const ready = await request(`${logger.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.message).toMatch(/^Not ready: the last commit failed and a probe write fails too/);
   } finally {
     operator.exec('rollback');
     operator.close();
   }
 
+  expect((await request(`${logger.url}/ready`)).status).toBe(200); // its probe write commits now
   expect((await request(`${logger.url}/events`, { json: quiz('busy', 'c') })).status).toBe(201);
   expect((await request<unknown[]>(`${logger.url}/events/busy`)).body).toHaveLength(2);
 });

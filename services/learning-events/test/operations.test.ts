@@ -9,7 +9,7 @@ test('migrations: a fresh database is created and migrated; a second start finds
   try {
     const env = { DATABASE_URL: `sqlite:${dir.path}/nested/dir/events.db` };
     const first = await startService('learning-events', env);
-    expect(first.output.join('\n')).toContain('"applied":["001_create_events","002_create_erasures"]');
+    expect(first.output.join('\n')).toContain('"applied":["001_create_events","002_create_erasures","003_create_write_probe"]');
     expect((await request(`${first.url}/ready`)).status).toBe(200);
     const created = await request(`${first.url}/events`, { json: quiz('m', 'c') });
     expect(created.status).toBe(201);

@@ -19,7 +19,8 @@ export type AppendOutcome =
 
 type Pending =
   | { kind: 'append'; events: NewEvent[]; resolve: (outcomes: AppendOutcome[]) => void; reject: (err: unknown) => void }
-  | { kind: 'erase'; resolve: (result: ErasureResult) => void; reject: (err: unknown) => void };
+  | { kind: 'erase'; resolve: (result: ErasureResult) => void; reject: (err: unknown) => void }
+  | { kind: 'probe'; resolve: () => void; reject: (err: unknown) => void };
 
 export class EventWriter {
   /** Sent to the writer thread, oldest first: its replies settle them in this order. */
@@ -29,6 +30,8 @@ export class EventWriter {
   private readonly commitWaiters = new Set<() => void>();
   private idle: (() => void) | undefined;
   private failure: Error | undefined;
+  /** Why the latest commit failed, until one succeeds again. */
+  private lastCommitFailure: string | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -88,6 +91,23 @@ export class EventWriter {
   }
 
   /**
+   * Whether a write can commit now. After a failed commit it writes the probe row (through the
+   * same queue, connection and disk as the events) and throws when that fails too; otherwise it
+   * resolves at once.
+   */
+  async checkWritable(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.lastCommitFailure === undefined) return;
+    this.flush();
+    await new Promise<void>((resolve, reject) => {
+      this.inFlight.push({ kind: 'probe', resolve, reject });
+      this.send({ kind: 'probe' });
+    }).catch((err: Error) => {
+      throw new Error(`the last commit failed and a probe write fails too: ${err.message}`);
+    });
+  }
+
+  /**
    * A wait that ends at the next commit that stores an event, after `timeoutMs`, when released, or
    * when cancelled, whichever comes first. Every way out removes it: call `cancel` once done with it.
    */
@@ -138,6 +158,7 @@ export class EventWriter {
   // Node itself may post to a worker's parent too (watch mode reports every module a thread
   // loads): whatever is not a reply of the writer protocol is ignored.
   private receive(message: FromWriterThread): void {
+    if (message?.kind === 'committed' || message?.kind === 'erased' || message?.kind === 'probed') this.lastCommitFailure = undefined;
     if (message?.kind === 'committed') {
       for (const wire of message.outcomes) {
         const append = this.inFlight.shift() as Extract<Pending, { kind: 'append' }>;
@@ -151,7 +172,10 @@ export class EventWriter {
       const erasure = this.inFlight.shift() as Extract<Pending, { kind: 'erase' }>;
       erasure.resolve({ eventsDeleted: message.eventsDeleted, markerSeq: message.markerSeq });
       if (message.markerSeq !== undefined) this.releaseWaiters();
+    } else if (message?.kind === 'probed') {
+      (this.inFlight.shift() as Extract<Pending, { kind: 'probe' }>).resolve();
     } else if (message?.kind === 'failed') {
+      this.lastCommitFailure = message.message;
       const err = Object.assign(new Error(message.message), message.code ? { code: message.code } : {});
       for (const request of this.inFlight.splice(0, message.requests)) request.reject(err);
     }

@@ -17,6 +17,8 @@ export interface EventWrites {
   deleteEventsOf(userId: string): Promise<number>;
   /** Stores the marker with the next seq of the events' sequence; returns that seq. */
   insertErasure(marker: { userIdSha256: string; eventsDeleted: number; erasedAt: number }): Promise<number>;
+  /** Rewrites the write probe's row, committed: whether a write can commit now. */
+  probeWrite(now: number): Promise<void>;
   /** After an erasure: removes the deleted rows' old copies from the write-ahead log, as far as the engine allows. */
   purgeDeletedCopies(): Promise<void>;
   close(): Promise<void>;

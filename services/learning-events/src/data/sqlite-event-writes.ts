@@ -29,6 +29,9 @@ export function openSqliteEventWrites(databaseUrl: string): EventWrites {
   const lastSeq = connection.prepare("select seq from sqlite_sequence where name = 'events'");
   const insertErasure = connection.prepare('insert into erasures (seq, user_id_sha256, events_deleted, erased_at) values (?, ?, ?, ?)');
   const moveSequence = connection.prepare("update sqlite_sequence set seq = ? where name = 'events'");
+  const writeProbe = connection.prepare(
+    'insert into write_probe (id, written_at) values (1, ?) on conflict (id) do update set written_at = excluded.written_at',
+  );
   const inserts = new Map<number, Statement>();
   const lookups = new Map<number, Statement>();
 
@@ -97,6 +100,11 @@ export function openSqliteEventWrites(databaseUrl: string): EventWrites {
       insertErasure.run(seq, userIdSha256, eventsDeleted, erasedAt);
       moveSequence.run(seq);
       return Promise.resolve(seq);
+    },
+
+    probeWrite(now) {
+      writeProbe.run(now);
+      return Promise.resolve();
     },
 
     purgeDeletedCopies() {

@@ -24,7 +24,7 @@ export interface ErasureRequest {
   erasedAt: number;
 }
 
-export type ToWriterThread = { kind: 'append'; appends: WireEvent[][] } | ErasureRequest | { kind: 'close' };
+export type ToWriterThread = { kind: 'append'; appends: WireEvent[][] } | ErasureRequest | { kind: 'probe' } | { kind: 'close' };
 
 /** A created event is answered with its seq alone: the main thread still holds the rest of it. */
 export type WireOutcome = number | { status: 'duplicate' | 'conflict'; event: StoredEvent };
@@ -33,6 +33,7 @@ export type FromWriterThread =
   | { kind: 'ready' }
   | { kind: 'committed'; outcomes: WireOutcome[][]; inserted: number; seconds: number }
   | { kind: 'erased'; eventsDeleted: number; markerSeq: number | undefined }
+  | { kind: 'probed' }
   | { kind: 'failed'; requests: number; message: string; code?: string };
 
 export function toWireEvent(e: NewEvent): WireEvent {

@@ -17,14 +17,14 @@ const MAX_EVENTS_PER_COMMIT = 10_000;
 const port = parentPort!;
 const { databaseUrl } = workerData as WriterThreadOptions;
 const db = openSqliteEventWrites(databaseUrl);
-/** Appends and erasures in arrival order; consecutive appends share a commit, an erasure has its own. */
-const queue: Array<WireEvent[] | ErasureRequest> = [];
+/** Appends, erasures and write probes in arrival order; consecutive appends share a commit, the others have their own. */
+const queue: Array<WireEvent[] | ErasureRequest | { kind: 'probe' }> = [];
 let draining: Promise<void> | undefined;
 
 const send = (message: FromWriterThread) => port.postMessage(message);
 
 port.on('message', (message: ToWriterThread) => {
-  if (message.kind === 'append' || message.kind === 'erase') {
+  if (message.kind === 'append' || message.kind === 'erase' || message.kind === 'probe') {
     if (message.kind === 'append') queue.push(...message.appends);
     else queue.push(message);
     draining ??= new Promise<void>((next) => setImmediate(next)).then(drain);
@@ -39,6 +39,11 @@ async function drain(): Promise<void> {
     if (!Array.isArray(next)) {
       queue.shift();
       await settle(1, async () => {
+        if (next.kind === 'probe') {
+          await db.probeWrite(Date.now());
+          send({ kind: 'probed' });
+          return;
+        }
         const { eventsDeleted, markerSeq } = await eraseStudent(db, next.userId, next.erasedAt);
         send({ kind: 'erased', eventsDeleted, markerSeq });
       });
@@ -65,7 +70,7 @@ async function settle(requests: number, work: () => Promise<void>): Promise<void
   }
 }
 
-/** The appends at the head of the queue, up to the first erasure and MAX_EVENTS_PER_COMMIT events. */
+/** The appends at the head of the queue, up to the first other request and MAX_EVENTS_PER_COMMIT events. */
 function takeGroup(): WireEvent[][] {
   let count = 0;
   let take = 0;
