@@ -3,7 +3,7 @@
 # or with sudo): promtool and prometheus (package prometheus), kubectl (package kubernetes-client,
 # only if no kubectl is installed), python3 and make (node-gyp's pass over the SQLite driver in
 # `npm ci` needs both, though it compiles nothing), openssl (the pod simulation's API server
-# certificate). Node packages come from `npm ci`.
+# certificate), strace (the Logger's fsync test). Node packages come from `npm ci`.
 set -euo pipefail
 
 missing=()
@@ -12,6 +12,7 @@ command -v kubectl >/dev/null || missing+=(kubernetes-client)
 command -v python3 >/dev/null || missing+=(python3)
 command -v make >/dev/null || missing+=(make)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v strace >/dev/null || missing+=(strace)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-test-tools: nothing to install"
   exit 0

@@ -30,9 +30,11 @@ export function makeTempDir(prefix = 'la-test-'): { path: string; remove(): void
 export async function startService(
   service: ServiceName,
   env: Record<string, string>,
-  options: { port?: number; timeoutMs?: number } = {},
+  /** `wrapper`: a command the service runs under, e.g. strace with its options. */
+  options: { port?: number; timeoutMs?: number; wrapper?: string[] } = {},
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', './dist/src/instrumentation.js', './dist/src/main.js'], {
+  const command = [...(options.wrapper ?? []), process.execPath, '--import', './dist/src/instrumentation.js', './dist/src/main.js'];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: join(repoRoot, 'services', service),
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(options.port ?? 0), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
