@@ -25,6 +25,26 @@ export interface Auth {
   require(scope: Scope): (ctx: Context, next: Next) => Promise<void>;
 }
 
+const FAILURE_REASONS = [
+  'missing_credential',
+  'malformed_header',
+  'api_keys_not_configured',
+  'jwt_not_configured',
+  'unknown_api_key',
+  'wrong_secret',
+  'malformed_token',
+  'unsupported_algorithm',
+  'unknown_key',
+  'bad_signature',
+  'expired',
+  'not_yet_valid',
+  'wrong_issuer',
+  'wrong_audience',
+  'invalid_claims',
+  'keys_unavailable',
+  'missing_scope',
+] as const;
+
 /** Seconds a client should wait before retrying while the issuer's keys cannot be fetched. */
 const KEYS_UNAVAILABLE_RETRY_AFTER_S = 5;
 
@@ -57,6 +77,8 @@ export function createAuth(spec: { service: string; config: ServiceConfig; logge
     labelNames: ['reason'] as const,
     registers: [spec.registry],
   });
+  // Every reason exported at 0 from the start: rate() and increase() miss a series' first sample.
+  for (const reason of FAILURE_REASONS) failures.inc({ reason }, 0);
   if (config.AUTH_MODE === 'off') {
     logger.warn('AUTH_MODE=off: every caller is trusted with every scope; set AUTH_MODE=required outside development');
     return {

@@ -17,7 +17,7 @@ export interface MasteryMetrics {
 }
 
 export function createMasteryMetrics(registry: Registry): MasteryMetrics {
-  return {
+  const metrics: MasteryMetrics = {
     recomputeDuration: new Histogram({
       name: 'mastery_recompute_duration_seconds',
       help: 'Duration of POST /mastery/recompute, from the first history page to the commit (failed ones included).',
@@ -84,4 +84,9 @@ export function createMasteryMetrics(registry: Registry): MasteryMetrics {
       registers: [registry],
     }),
   };
+  // Every reason exported at 0 from the start: rate() and increase() miss a series' first sample.
+  for (const reason of ['upstream_refused', 'upstream_unavailable', 'upstream_timeout', 'upstream_bad_response', 'internal']) {
+    metrics.feedFailures.inc({ reason }, 0);
+  }
+  return metrics;
 }

@@ -15,6 +15,7 @@ export function createBktMetrics(registry: Registry): BktMetrics {
     labelNames: ['status'] as const,
     registers: [registry],
   });
+  for (const status of ['succeeded', 'failed']) fits.inc({ status }, 0); // exported from the start: rate() misses a first sample
   const duration = new Histogram({
     name: 'bkt_fit_duration_seconds',
     help: 'Duration of a BKT fit, reading the events included.',
