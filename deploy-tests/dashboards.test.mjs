@@ -32,7 +32,8 @@ const selectedMetrics = (expr) => [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\
 const baseName = (name) => name.replace(/_(bucket|sum|count)$/, '');
 
 // What each dashboard must show (issue: RED per service, ingestion, group commit, recompute,
-// client, feed lag, Node runtime): a panel whose queries use each metric.
+// client, feed lag and failures, BKT fits and re-derivation, authentication, Node runtime): a
+// panel whose queries use each metric.
 const requiredMetrics = {
   'learning-events': [
     'http_request_duration_seconds_count',
@@ -41,6 +42,7 @@ const requiredMetrics = {
     'events_rejected_total',
     'events_write_batch_size_bucket',
     'events_commit_duration_seconds_bucket',
+    'auth_failures_total',
     'nodejs_eventloop_lag_seconds',
     'nodejs_heap_size_used_bytes',
     'process_cpu_seconds_total',
@@ -54,6 +56,16 @@ const requiredMetrics = {
     'learning_events_client_retries_total',
     'mastery_feed_lag_events',
     'mastery_feed_lag_seconds',
+    'mastery_feed_failures_total',
+    'mastery_feed_refolds_total',
+    'bkt_fits_total',
+    'bkt_fit_duration_seconds_bucket',
+    'bkt_fit_observations',
+    'bkt_params_version',
+    'bkt_evaluation_auc',
+    'bkt_rederive_pending_records',
+    'bkt_rederived_records_total',
+    'auth_failures_total',
     'nodejs_eventloop_lag_seconds',
     'nodejs_heap_size_used_bytes',
     'process_cpu_seconds_total',
