@@ -8,12 +8,17 @@
 //   mastery    GET /mastery/{user} throughput and latency at 32 connections;
 //   freshness  from POST /events of a quiz attempt to it being visible in GET /mastery, while a
 //              background load ingests 1,000 events/s; one run is --probes probes.
-// Usage: node bench/concept-mastery.js [--runs 5] [--duration 10] [--probes 300] [--only recompute,mastery,freshness]
+//   consumer   the real-time feed consumer catching up, both models on: 200,000 graded quiz attempts
+//              stored while no Brain runs, then a Brain on a new database started and timed from
+//              listening until its cursor (mastery_feed_cursor_seq) reaches the Logger's head;
+//              against a plain client reading the same feed in the consumer's pages, alternating.
+// Usage: node bench/concept-mastery.js [--runs 5] [--duration 10] [--probes 300] [--only recompute,mastery,freshness,consumer]
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { loadConfig } from '../services/concept-mastery/dist/src/config.js';
 import { alternate, failures, load, median, medianOf, percentile } from './stats.js';
-import { Stack } from './processes.js';
+import { Stack, startService, tempDir } from './processes.js';
 import { format } from './report.js';
 import { BenchFailure, progress, runBench } from './runner.js';
 import { countOccurrences } from './learning-events.js';
@@ -260,9 +265,203 @@ async function freshnessGroup({ runs, probes }) {
   }
 }
 
+/** A service's /metrics as a map from `name{labels}` (as exposed) to value. */
+export async function scrapeMetrics(url) {
+  const res = await fetch(`${url}/metrics`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${url}/metrics answered ${res.status}`);
+  const values = new Map();
+  for (const line of text.split('\n')) {
+    const match = /^([A-Za-z_:][\w:]*(?:\{[^}]*\})?) (\S+)/.exec(line);
+    if (match) values.set(match[1], Number(match[2]));
+  }
+  return values;
+}
+
+/** Polls `check` every `everyMs` until it returns something other than undefined; fails after `limitMs`. */
+export async function waitFor(what, check, { everyMs = 100, limitMs = 30 * 60_000 } = {}) {
+  const deadline = performance.now() + limitMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`gave up after ${format.ms(limitMs)} waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** The Brain's feed cursor, once it reaches `head`. */
+export const caughtUp = (brainUrl, head, everyMs) =>
+  waitFor(
+    `the Brain's feed cursor to reach ${head}`,
+    async () => ((await scrapeMetrics(brainUrl)).get('mastery_feed_cursor_seq') >= head ? true : undefined),
+    { everyMs },
+  );
+
+/** The Logger's head seq now. */
+export async function feedHead(loggerUrl) {
+  const res = await fetch(`${loggerUrl}/feed?after=0&limit=1`);
+  if (res.status !== 200) throw new Error(`GET /feed answered ${res.status}`);
+  return (await res.json()).head_seq;
+}
+
+/**
+ * A plain client reading the whole feed, as the Brain does: GET /feed from 0 to the head (read
+ * from the first page), one page of `pageSize` at a time, each read to its last byte before the
+ * next. Only next_after is taken from each page, off its tail; nothing is parsed. Counting the
+ * events, to check the read, is left out of the time.
+ */
+export async function feedReadRun(loggerUrl, pageSize, expected) {
+  let after = 0;
+  let head = Infinity;
+  let [pages, bytes, events, countingMs] = [0, 0, 0, 0];
+  const started = performance.now();
+  while (after < head) {
+    const url = `${loggerUrl}/feed?after=${after}&limit=${pageSize}`;
+    const res = await fetch(url);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200) throw new BenchFailure(`the plain feed client got ${res.status} from ${url}`);
+    const tail = /"next_after":(\d+),"head_seq":(\d+)\}$/.exec(body.subarray(-100).toString());
+    if (!tail) throw new BenchFailure(`the plain feed client found no next_after at the end of ${url}`);
+    const counting = performance.now();
+    events += countOccurrences(body, '"seq":');
+    countingMs += performance.now() - counting;
+    pages += 1;
+    bytes += body.length;
+    if (head === Infinity) head = Number(tail[2]);
+    const next = Number(tail[1]);
+    if (next <= after) break;
+    after = next;
+  }
+  const ms = performance.now() - started - countingMs;
+  if (events !== expected) throw new BenchFailure(`the plain feed client read ${events} events, not ${expected}`);
+  return { ms, pages, bytes, eventsPerSecond: events / (ms / 1000) };
+}
+
+const CONSUMER = { students: 2000, concepts: 10, attempts: 10 };
+const CONSUMER_EVENTS = CONSUMER.students * CONSUMER.concepts * CONSUMER.attempts;
+/** The consumer's page size: its configuration's default, which the bench leaves as is. */
+const FEED_PAGE_SIZE = loadConfig({}).FEED_PAGE_SIZE;
+const START = Date.UTC(2026, 0, 1);
+
+/**
+ * Event i of the consumer's feed: live traffic interleaves students, so each round of attempts
+ * goes through every (student, concept) once and a page of the feed touches as many records as it
+ * has events. Graded both ways: half { correct }, half { score } (passing at PASS_SCORE). Times
+ * rise with i, so nothing is back-dated.
+ */
+function consumerEvent(i) {
+  const key = i % (CONSUMER.students * CONSUMER.concepts);
+  return {
+    user_id: `consumer-${key % CONSUMER.students}`,
+    event_type: 'quiz_attempt',
+    concept_id: `concept-${Math.floor(key / CONSUMER.students)}`,
+    event_details: i % 2 === 0 ? { correct: (i >> 1) % 3 !== 0 } : { score: (i * 37) % 101 },
+    timestamp: new Date(START + i * 1000).toISOString(),
+  };
+}
+
+async function ingestConsumerEvents(loggerUrl) {
+  for (let offset = 0; offset < CONSUMER_EVENTS; offset += 1000) {
+    const body = JSON.stringify(Array.from({ length: 1000 }, (_, k) => consumerEvent(offset + k)));
+    const res = await fetch(`${loggerUrl}/events/batch`, { method: 'POST', headers: json, body });
+    if (res.status !== 201) throw new Error(`ingest failed: ${res.status} ${await res.text()}`);
+  }
+}
+
+/**
+ * One catch-up: a Brain on a new database, consumer on, timed from its "listening" line (the
+ * consumer starts right after it) until /metrics shows its cursor at the head. The consumer's own
+ * counters must then show every event applied, none refolded, no failure.
+ */
+async function consumerRun(loggerUrl, head) {
+  const dir = tempDir();
+  let brain;
+  try {
+    const spawned = performance.now();
+    brain = await startService('concept-mastery', { DATABASE_URL: `sqlite:${dir.path}/mastery.db`, LEARNING_EVENTS_URL: loggerUrl });
+    const started = performance.now();
+    await caughtUp(brain.url, head, 50);
+    const ms = performance.now() - started;
+    const metrics = await scrapeMetrics(brain.url);
+    const applied = metrics.get('mastery_feed_events_total{outcome="applied"}');
+    const refolds = metrics.get('mastery_feed_refolds_total');
+    const failed = [...metrics].filter(([name]) => name.startsWith('mastery_feed_failures_total')).reduce((n, [, v]) => n + v, 0);
+    if (applied !== CONSUMER_EVENTS || refolds !== 0 || failed !== 0) {
+      throw new Error(`the consumer applied ${applied} of ${CONSUMER_EVENTS} events, with ${refolds} refolds and ${failed} failures`);
+    }
+    return { ms, bootMs: started - spawned, eventsPerSecond: CONSUMER_EVENTS / (ms / 1000) };
+  } finally {
+    await brain?.stop();
+    dir.remove();
+  }
+}
+
+async function consumerGroup({ runs }) {
+  const stack = new Stack();
+  try {
+    const logger = await stack.service('learning-events', { DATABASE_URL: `sqlite:${stack.tempDir()}/events.db` });
+    const ingestStarted = performance.now();
+    await ingestConsumerEvents(logger.url);
+    const ingestMs = performance.now() - ingestStarted;
+    const head = await feedHead(logger.url);
+    progress(`  consumer: ${format.int(CONSUMER_EVENTS)} events stored in ${format.ms(ingestMs)}; head ${head}`);
+    await feedReadRun(logger.url, FEED_PAGE_SIZE, CONSUMER_EVENTS); // warm-up: JIT, page cache
+    const r = await alternate(
+      runs,
+      {
+        consumer: () => consumerRun(logger.url, head),
+        plain: () => feedReadRun(logger.url, FEED_PAGE_SIZE, CONSUMER_EVENTS),
+      },
+      (name, result, round) =>
+        progress(`  consumer round ${round + 1}: ${name} ${format.int(result.eventsPerSecond)} events/s (${format.ms(result.ms)})`),
+    );
+    const consumer = {
+      events_per_s: medianOf(r.consumer, 'eventsPerSecond'),
+      median_ms: medianOf(r.consumer, 'ms'),
+      median_boot_ms: medianOf(r.consumer, 'bootMs'),
+      runs_events_per_s: r.consumer.map((x) => x.eventsPerSecond),
+    };
+    const plain = {
+      page_size: FEED_PAGE_SIZE,
+      pages: r.plain[0].pages,
+      bytes: r.plain[0].bytes,
+      events_per_s: medianOf(r.plain, 'eventsPerSecond'),
+      median_ms: medianOf(r.plain, 'ms'),
+      runs_events_per_s: r.plain.map((x) => x.eventsPerSecond),
+    };
+    const ratio = consumer.events_per_s / plain.events_per_s;
+    return {
+      rows: [
+        {
+          figure: `Brain feed consumer, both models, catching up on ${format.int(CONSUMER_EVENTS)} stored quiz attempts (${format.int(CONSUMER.students)} students x ${CONSUMER.concepts} concepts x ${CONSUMER.attempts}), new database (ratio = consumer ÷ plain client)`,
+          result: `${format.int(consumer.events_per_s)} events/s (${format.ms(consumer.median_ms)})`,
+          reference: `plain client, the feed in pages of ${format.int(FEED_PAGE_SIZE)}: ${format.int(plain.events_per_s)} events/s (${format.ms(plain.median_ms)})`,
+          ratio: format.percent(ratio),
+          target: 'info',
+          met: undefined,
+          values: { events_per_s: consumer.events_per_s, ms: consumer.median_ms, reference_events_per_s: plain.events_per_s, ratio },
+        },
+      ],
+      details: {
+        consumer_catch_up: {
+          events: CONSUMER_EVENTS,
+          ...CONSUMER,
+          feed_page_size: FEED_PAGE_SIZE,
+          ingest_ms: ingestMs,
+          consumer,
+          plain_client_feed: plain,
+        },
+      },
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
 export const brainGroups = [
   { names: ['recompute', 'mastery'], run: brainGroup },
   { names: ['freshness'], run: freshnessGroup },
+  { names: ['consumer'], run: consumerGroup },
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await runBench(brainGroups);
