@@ -23,8 +23,8 @@ const COLUMNS = 'seq, event_id, user_id, event_type, concept_id, event_details, 
 const source = process.env.SOURCE_DATABASE;
 if (!source) throw new Error('SOURCE_DATABASE (the Logger database to copy) is required');
 
-/** The one statement that `query(knex)` sends through knex, with its bindings. */
-async function capturedQuery(knex, query) {
+/** The statements that `query(knex)` sends through knex, with their bindings. */
+async function capturedQueries(knex, query) {
   const sent = [];
   const onQuery = (q) => sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
   knex.on('query', onQuery);
@@ -33,6 +33,12 @@ async function capturedQuery(knex, query) {
   } finally {
     knex.off('query', onQuery);
   }
+  return sent;
+}
+
+/** The one statement that `query(knex)` sends through knex, with its bindings. */
+async function capturedQuery(knex, query) {
+  const sent = await capturedQueries(knex, query);
   if (sent.length !== 1) throw new Error(`expected one statement from the Logger's query, saw ${sent.length}`);
   return sent[0];
 }
@@ -53,7 +59,8 @@ const nextPageQuery = await capturedQuery(knex, (db) =>
     PROBE.limit,
   ),
 );
-const headQuery = await capturedQuery(knex, headSeq);
+// The head is the highest seq of events and of erasure markers: one statement each.
+const headQueries = await capturedQueries(knex, headSeq);
 await knex.destroy();
 
 const db = new Database(`${dir.path}/read-floor.db`);
@@ -80,7 +87,7 @@ function pageStatement({ sql, bindings }) {
 
 const firstPage = pageStatement(firstPageQuery);
 const nextPage = pageStatement(nextPageQuery);
-const head = db.prepare(headQuery.sql).pluck();
+const heads = headQueries.map(({ sql, bindings }) => ({ statement: db.prepare(sql).pluck(), bindings }));
 const anyPosition = { user: 'anyone', snapshot: 0, occurredAt: 0, seq: 0, limit: PAGE_ROWS };
 const plan = [...firstPage.plan(anyPosition), ...nextPage.plan(anyPosition)].map((step) => step.detail).join('; ');
 
@@ -97,7 +104,7 @@ const writable = (res) =>
   });
 
 async function streamTimeline(res, user) {
-  const snapshot = Number(head.get(...headQuery.bindings) ?? 0);
+  const snapshot = Math.max(...heads.map(({ statement, bindings }) => Number(statement.get(...bindings) ?? 0)));
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
   let separator = '[';
   let rows = firstPage.all({ user, snapshot, limit: PAGE_ROWS });
