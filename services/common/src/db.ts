@@ -71,6 +71,21 @@ export function openDatabase(databaseUrl: string): Knex {
 }
 
 /**
+ * Copies a live database to `destination` with SQLite's online backup API, while the service keeps
+ * reading and writing: the copy is one consistent state (every commit up to a moment), and a
+ * commit during the copy makes the API start again from the pages that changed.
+ */
+export async function backupDatabase(databaseUrl: string, destination: string): Promise<{ pages: number }> {
+  const connection = openSqliteConnection(databaseUrl);
+  try {
+    const { totalPages } = await connection.backup(destination);
+    return { pages: totalPages };
+  } finally {
+    connection.close();
+  }
+}
+
+/**
  * After deleting personal data: the deleted rows are zeroed in the pages written (secure_delete),
  * but the write-ahead log still holds older copies of those pages until it is checkpointed and
  * truncated, which this does. A read in progress can keep it from truncating; then the next
