@@ -44,6 +44,15 @@ export interface FeedConsumerOptions {
   backoffMaxMs: number;
 }
 
+/** Per model name, concepts (by conceptKey) folded anew from their history. */
+type Refolds = Map<string, Map<string, ConceptMastery<unknown>>>;
+/** Per order-sensitive model, concepts (by conceptKey) that received a back-dated event. */
+type BackDated = Map<AnyMasteryModel, Map<string, { userId: string; conceptId: string }>>;
+
+const ROLLED_BACK_FOR_REFOLD = Symbol('rolled back for a refold');
+/** Attempts at one page; more than one only when a page holds back-dated events. */
+const MAX_REFOLD_ATTEMPTS = 3;
+
 export class FeedConsumer {
   private stopping = false;
   private readonly abort = new AbortController();
@@ -108,72 +117,96 @@ export class FeedConsumer {
    * back-dated is re-folded from its history first, for the models that depend on order.
    */
   private async applyPage(page: FeedPage, cursor: number): Promise<number> {
-    const { db, models, metrics } = this.options;
     const nextCursor = Math.max(cursor, page.nextAfter);
     if (page.events.length === 0 && page.erasures.length === 0 && page.unusable.length === 0 && nextCursor === cursor) return cursor;
-    const refolded = await this.refoldBackDated(page);
+    const refolded: Refolds = new Map();
+    for (let attempt = 1; ; attempt += 1) {
+      const backDated = await this.applyPageOnce(page, nextCursor, refolded);
+      if (backDated.size === 0) return nextCursor;
+      // Still back-dated after a refold only when a recompute moved a record meanwhile.
+      if (attempt === MAX_REFOLD_ATTEMPTS) throw new Error(`page after seq ${cursor} still has back-dated events after ${attempt} refolds`);
+      await this.refold(backDated, refolded);
+    }
+  }
+
+  /**
+   * One attempt at a page, in one transaction. Returns, per order-sensitive model, the concepts
+   * that received a back-dated event not covered by `refolded`: then nothing was written (the
+   * transaction rolled back) and the caller refolds them and tries again.
+   */
+  private async applyPageOnce(page: FeedPage, nextCursor: number, refolded: Refolds): Promise<BackDated> {
+    const { db, models, metrics } = this.options;
+    const backDated: BackDated = new Map();
     let applied = 0;
     const written = new Set<string>();
-    await db.transaction(async (trx) => {
-      const now = Date.now();
-      const keys = new Map<string, { userId: string; conceptId: string }>();
-      for (const event of page.events) {
-        keys.set(conceptKey(event.user_id, event.concept_id), { userId: event.user_id, conceptId: event.concept_id });
-      }
-      const states = await Promise.all(
-        models.map(async (model) => {
-          const stored = await findMasteries(trx, model, [...keys.values()]);
-          const current = new Map<string, ConceptMastery<unknown>>([...stored].map(([key, record]) => [key, record.mastery]));
-          const changed = new Set<string>();
-          for (const [key, mastery] of refolded.get(model.name) ?? []) {
-            if (mastery.lastSeq < (current.get(key)?.lastSeq ?? 0)) continue;
-            current.set(key, mastery);
+    const outcome = await db
+      .transaction(async (trx) => {
+        const now = Date.now();
+        const keys = new Map<string, { userId: string; conceptId: string }>();
+        for (const event of page.events) {
+          keys.set(conceptKey(event.user_id, event.concept_id), { userId: event.user_id, conceptId: event.concept_id });
+        }
+        const states = await Promise.all(
+          models.map(async (model) => {
+            const stored = await findMasteries(trx, model, [...keys.values()]);
+            const current = new Map<string, ConceptMastery<unknown>>([...stored].map(([key, record]) => [key, record.mastery]));
+            const changed = new Set<string>();
+            for (const [key, mastery] of refolded.get(model.name) ?? []) {
+              if (mastery.lastSeq < (current.get(key)?.lastSeq ?? 0)) continue;
+              current.set(key, mastery);
+              changed.add(key);
+            }
+            return { model, current, changed };
+          }),
+        );
+        const writeChanged = async () => {
+          for (const { model, current, changed } of states) {
+            const writes = [...changed].map((key) => ({ ...keys.get(key)!, mastery: current.get(key)! }));
+            for (const write of writes) written.add(write.userId);
+            await writeMasteries(trx, model, writes, now);
+            changed.clear();
+          }
+        };
+        const erase = async (marker: ErasureMarker) => {
+          await writeChanged();
+          for (const userId of await applyErasure(trx, marker.userIdSha256, marker.seq, now)) written.add(userId);
+          for (const [key, { userId }] of keys) {
+            if (sha256Hex(userId) !== marker.userIdSha256) continue;
+            for (const { current } of states) current.delete(key);
+          }
+        };
+        let nextErasure = 0;
+        for (const event of page.events) {
+          while (nextErasure < page.erasures.length && page.erasures[nextErasure]!.seq < event.seq)
+            await erase(page.erasures[nextErasure++]!);
+          const key = conceptKey(event.user_id, event.concept_id);
+          let appliedToAny = false;
+          for (const { model, current, changed } of states) {
+            const mastery = current.get(key);
+            if (model.orderSensitive && event.seq > (mastery?.lastSeq ?? 0) && isBackDated(mastery, event)) {
+              const concepts = backDated.get(model) ?? new Map<string, { userId: string; conceptId: string }>();
+              backDated.set(model, concepts.set(key, keys.get(key)!));
+            }
+            const result = applyFeedEvent(model, mastery, event);
+            if (!result.applied) continue;
+            current.set(key, result.mastery);
             changed.add(key);
+            appliedToAny = true;
           }
-          return { model, current, changed };
-        }),
-      );
-      const writeChanged = async () => {
-        for (const { model, current, changed } of states) {
-          const writes = [...changed].map((key) => ({ ...keys.get(key)!, mastery: current.get(key)! }));
-          for (const write of writes) written.add(write.userId);
-          await writeMasteries(trx, model, writes, now);
-          changed.clear();
+          if (appliedToAny) applied += 1;
         }
-      };
-      const erase = async (marker: ErasureMarker) => {
+        // Folded out of order: roll back, refold those concepts from their history, try again.
+        if (backDated.size > 0) return trx.rollback(ROLLED_BACK_FOR_REFOLD);
+        for (const marker of page.erasures.slice(nextErasure)) await erase(marker);
         await writeChanged();
-        for (const userId of await applyErasure(trx, marker.userIdSha256, marker.seq, now)) written.add(userId);
-        for (const [key, { userId }] of keys) {
-          if (sha256Hex(userId) !== marker.userIdSha256) continue;
-          for (const { current } of states) current.delete(key);
-        }
-      };
-      let nextErasure = 0;
-      for (const event of page.events) {
-        while (nextErasure < page.erasures.length && page.erasures[nextErasure]!.seq < event.seq)
-          await erase(page.erasures[nextErasure++]!);
-        const key = conceptKey(event.user_id, event.concept_id);
-        let appliedToAny = false;
-        for (const { model, current, changed } of states) {
-          const mastery = current.get(key);
-          if (model.orderSensitive && event.seq > (mastery?.lastSeq ?? 0) && isBackDated(mastery, event)) {
-            // Stored after the refold was read (a recompute meanwhile): the next attempt refolds it.
-            throw new Error(`a back-dated event of seq ${event.seq} needs a refold; the page is retried`);
-          }
-          const result = applyFeedEvent(model, mastery, event);
-          if (!result.applied) continue;
-          current.set(key, result.mastery);
-          changed.add(key);
-          appliedToAny = true;
-        }
-        if (appliedToAny) applied += 1;
-      }
-      for (const marker of page.erasures.slice(nextErasure)) await erase(marker);
-      await writeChanged();
-      await writeDeadLetters(trx, page.unusable, now);
-      await writeFeedCursor(trx, nextCursor, now);
-    });
+        await writeDeadLetters(trx, page.unusable, now);
+        await writeFeedCursor(trx, nextCursor, now);
+      })
+      .catch((err: unknown) => {
+        if (err === ROLLED_BACK_FOR_REFOLD) return ROLLED_BACK_FOR_REFOLD;
+        throw err;
+      });
+    if (outcome === ROLLED_BACK_FOR_REFOLD) return backDated;
     for (const letter of page.unusable) {
       this.options.logger.warn(
         { seq: letter.seq, event_id: letter.eventId, reason: letter.reason },
@@ -187,50 +220,25 @@ export class FeedConsumer {
     metrics.feedEvents.inc({ outcome: 'already_applied' }, page.events.length - applied);
     if (page.erasures.length > 0) metrics.feedEvents.inc({ outcome: 'erasure' }, page.erasures.length);
     metrics.feedCursor.set(nextCursor);
-    return nextCursor;
+    return backDated;
   }
 
   /**
-   * For each order-sensitive model, the concepts of the page that receive a back-dated event
-   * (before what their record, or an earlier event of the page, already folded), each folded anew
-   * from its full history in timeline order. The history is read before the transaction, which
-   * then holds no connection while waiting on the Logger.
+   * Folds each concept anew from its full history in timeline order, into `refolded`. The history
+   * is read between transactions, which never hold the connection while waiting on the Logger.
    */
-  private async refoldBackDated(page: FeedPage): Promise<Map<string, Map<string, ConceptMastery<unknown>>>> {
-    const refolded = new Map<string, Map<string, ConceptMastery<unknown>>>();
-    const sensitive = this.options.models.filter((model) => model.orderSensitive);
-    if (sensitive.length === 0 || page.events.length === 0) return refolded;
-    const keys = new Map<string, { userId: string; conceptId: string }>();
-    for (const event of page.events)
-      keys.set(conceptKey(event.user_id, event.concept_id), { userId: event.user_id, conceptId: event.concept_id });
-    for (const model of sensitive) {
-      const stored = await findMasteries(this.options.db, model, [...keys.values()]);
-      const latest = new Map([...stored].map(([key, record]) => [key, record.mastery as ConceptMastery<unknown> | undefined]));
-      const backDated = new Set<string>();
-      for (const event of page.events) {
-        const key = conceptKey(event.user_id, event.concept_id);
-        const mastery = latest.get(key);
-        if (mastery && event.seq <= mastery.lastSeq) continue;
-        if (isBackDated(mastery, event)) backDated.add(key);
-        latest.set(key, {
-          state: undefined,
-          lastEventAt: Math.max(mastery?.lastEventAt ?? -Infinity, event.occurredAt),
-          lastSeq: event.seq,
-        });
-      }
-      const folds = new Map<string, ConceptMastery<unknown>>();
-      for (const key of backDated) {
-        const { userId, conceptId } = keys.get(key)!;
-        let concepts = new Map<string, ConceptMastery<unknown>>();
-        for await (const history of this.options.client.userHistoryPages(userId, { conceptId }))
-          concepts = foldHistory(model, history, concepts);
-        const fold = concepts.get(conceptId);
+  private async refold(backDated: BackDated, refolded: Refolds): Promise<void> {
+    for (const [model, concepts] of backDated) {
+      const folds = refolded.get(model.name) ?? new Map<string, ConceptMastery<unknown>>();
+      for (const [key, { userId, conceptId }] of concepts) {
+        let history = new Map<string, ConceptMastery<unknown>>();
+        for await (const page of this.options.client.userHistoryPages(userId, { conceptId })) history = foldHistory(model, page, history);
+        const fold = history.get(conceptId);
         if (fold) folds.set(key, fold);
       }
-      if (backDated.size > 0) this.options.metrics.feedRefolds.inc(backDated.size);
+      this.options.metrics.feedRefolds.inc(concepts.size);
       refolded.set(model.name, folds);
     }
-    return refolded;
   }
 
   /**
