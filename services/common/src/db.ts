@@ -52,12 +52,13 @@ export function openSqliteConnection(databaseUrl: string): SqliteConnection {
   return connection;
 }
 
-export function openDatabase(databaseUrl: string): Knex {
+/** Knex over the database; `readonly` opens an existing one for reading only (a reader thread's). */
+export function openDatabase(databaseUrl: string, { readonly = false } = {}): Knex {
   const filename = sqlitePath(databaseUrl);
-  mkdirSync(dirname(filename), { recursive: true });
+  if (!readonly) mkdirSync(dirname(filename), { recursive: true });
   return knex({
     client: 'better-sqlite3',
-    connection: { filename },
+    connection: { filename, options: { readonly } },
     useNullAsDefault: true,
     pool: {
       min: 1,

@@ -12,6 +12,8 @@ import type Koa from 'koa';
 import type { Config } from './config.js';
 import type { LoggerMetrics } from './metrics.js';
 import type { EventWriter } from './data/event-writer.js';
+import type { ReaderPool } from './data/reader-pool.js';
+import { ReadSlots } from './api/read-slots.js';
 import { eventsRouter } from './api/events-routes.js';
 import { feedRouter } from './api/feed-routes.js';
 import { learningEventsOpenApi } from './api/openapi.js';
@@ -24,18 +26,20 @@ export interface AppDeps {
   logger: Logger;
   metrics: ServiceMetrics & LoggerMetrics;
   writer: EventWriter;
+  reads: ReaderPool;
   state: ServiceState;
   version: string;
 }
 
 export function createApp(deps: AppDeps): Koa {
+  const routeDeps = { ...deps, readSlots: new ReadSlots(deps.config.MAX_CONCURRENT_READS, deps.metrics) };
   return createServiceApp({
     title: 'Learning Events Service',
     logger: deps.logger,
     metrics: deps.metrics,
     state: deps.state,
     openapi: learningEventsOpenApi(deps.config.eventTypes, deps.version),
-    routers: [eventsRouter(deps), feedRouter(deps)],
+    routers: [eventsRouter(routeDeps), feedRouter(routeDeps)],
     async checkReady() {
       const pending = await pendingMigrations(deps.db, migrations);
       if (pending.length > 0) throw new Error(`pending migrations: ${pending.join(', ')}`);

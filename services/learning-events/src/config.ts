@@ -13,6 +13,20 @@ const schema = {
     },
     BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 16777216, default: 65536 },
     BATCH_BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 268435456, default: 20971520 },
+    READER_THREADS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      default: 2,
+      description: 'Threads that run timeline and feed reads, each with its own read-only connection.',
+    },
+    MAX_CONCURRENT_READS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 10000,
+      default: 16,
+      description: 'Timeline and feed reads admitted at once; beyond, 503 with Retry-After.',
+    },
   },
 } as const;
 
@@ -20,6 +34,8 @@ export interface Config extends ServiceConfig {
   EVENT_TYPES: string;
   BODY_LIMIT_BYTES: number;
   BATCH_BODY_LIMIT_BYTES: number;
+  READER_THREADS: number;
+  MAX_CONCURRENT_READS: number;
   eventTypes: string[];
 }
 

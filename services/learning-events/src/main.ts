@@ -3,6 +3,7 @@ import { bootService, serve } from '@learning-analytics/common';
 import { loadConfig } from './config.js';
 import { createLoggerMetrics, registerFeedWaitersGauge } from './metrics.js';
 import { EventWriter } from './data/event-writer.js';
+import { ReaderPool } from './data/reader-pool.js';
 import { createApp } from './app.js';
 import { migrations } from '../migrations/index.js';
 
@@ -26,8 +27,13 @@ const writer = await EventWriter.start(config.DATABASE_URL, metrics, (err) => {
   logger.flush();
   process.exit(1);
 });
+const reads = await ReaderPool.start(config.DATABASE_URL, config.READER_THREADS, (err) => {
+  logger.fatal({ err }, 'a reader thread failed');
+  logger.flush();
+  process.exit(1);
+});
 registerFeedWaitersGauge(serviceMetrics.registry, () => writer.waiting);
-const app = createApp({ db, auth, config, logger, metrics, writer, state, version });
+const app = createApp({ db, auth, config, logger, metrics, writer, reads, state, version });
 
 await serve({
   app,
@@ -36,6 +42,7 @@ await serve({
   state,
   async close() {
     await writer.close();
+    await reads.close();
     await db.destroy();
   },
 });

@@ -6,6 +6,8 @@ export interface LoggerMetrics {
   eventsRejected: Counter<'reason'>;
   writeBatchSize: Histogram;
   commitDuration: Histogram;
+  readsInProgress: Gauge;
+  readsRefused: Counter;
 }
 
 export function createLoggerMetrics(registry: Registry): LoggerMetrics {
@@ -32,6 +34,16 @@ export function createLoggerMetrics(registry: Registry): LoggerMetrics {
       name: 'events_commit_duration_seconds',
       help: 'Duration of one write transaction, including its durable commit.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    readsInProgress: new Gauge({
+      name: 'event_reads_in_progress',
+      help: 'Timeline and feed reads running now (a streamed timeline counts until its last byte).',
+      registers: [registry],
+    }),
+    readsRefused: new Counter({
+      name: 'event_reads_refused_total',
+      help: 'Timeline and feed reads refused with 503 because MAX_CONCURRENT_READS were running.',
       registers: [registry],
     }),
   };

@@ -1,5 +1,5 @@
-// HTTP in, HTTP out for logging events and reading timelines. No SQL here: the writer and the
-// event store do the storage.
+// HTTP in, HTTP out for logging events and reading timelines. No SQL here: the writer stores, the
+// reader threads read.
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
@@ -14,14 +14,14 @@ import {
   createAjv,
   jsonBody,
   type Auth,
-  type Knex,
   type Logger,
 } from '@learning-analytics/common';
 import type { Config } from '../config.js';
 import type { LoggerMetrics } from '../metrics.js';
 import type { EventWriter } from '../data/event-writer.js';
 import { parseInstant, toEventView, toNewEvent, type NewEvent } from '../domain/events.js';
-import { eventRowJson, headSeq, listTimelinePage, type EventRow, type TimelineFilter, type TimelinePosition } from '../data/event-store.js';
+import type { TimelineFilter, TimelinePosition } from '../data/event-store.js';
+import type { ReaderPool } from '../data/reader-pool.js';
 import {
   eventBatchSchema,
   eventInputSchema,
@@ -32,10 +32,11 @@ import {
   type TimelineQuery,
 } from '../schemas.js';
 import { decodeCursor, encodeCursor } from './timeline-cursor.js';
-import { readEventPage } from './bounded-page.js';
+import type { ReadSlots } from './read-slots.js';
 
 export interface EventsRoutesDeps {
-  db: Knex;
+  reads: ReaderPool;
+  readSlots: ReadSlots;
   auth: Auth;
   writer: EventWriter;
   config: Config;
@@ -46,7 +47,7 @@ export interface EventsRoutesDeps {
 /** Rows fetched per query while streaming a whole timeline. */
 const STREAM_PAGE = 1000;
 
-export function eventsRouter({ db, auth, writer, config, metrics, logger }: EventsRoutesDeps): Router {
+export function eventsRouter({ reads, readSlots, auth, writer, config, metrics, logger }: EventsRoutesDeps): Router {
   const bodyAjv = createAjv();
   const paramAjv = createAjv({ coerceTypes: true });
   const validateEvent = compileValidator<EventInput>(bodyAjv, eventInputSchema(config.eventTypes), 'body');
@@ -153,19 +154,29 @@ export function eventsRouter({ db, auth, writer, config, metrics, logger }: Even
       if (query.cursor !== undefined) {
         throw new BadRequestError('A cursor needs a limit.', [{ path: 'query:/cursor', reason: 'requires limit' }]);
       }
-      ctx.body = Readable.from(streamTimeline(db, filter, { snapshotSeq: await headSeq(db) }));
+      // The slot is held until the last byte is sent or the client goes away.
+      const release = readSlots.take();
+      ctx.res.once('close', release);
+      try {
+        const start = { snapshotSeq: await reads.read({ kind: 'head' }) };
+        ctx.body = Readable.from(streamTimeline(reads, filter, start, release));
+      } catch (err) {
+        release();
+        throw err;
+      }
       return;
     }
-    const start = query.cursor ? decodeCursor(query.cursor) : { snapshotSeq: await headSeq(db) };
-    const page = await readEventPage(query.limit, (after, n) =>
-      listTimelinePage(db, filter, after ? positionAfter(after, start.snapshotSeq) : start, n),
-    );
+    const limit = query.limit;
+    const page = await readSlots.run(async () => {
+      const position = query.cursor ? decodeCursor(query.cursor) : { snapshotSeq: await reads.read({ kind: 'head' }) };
+      return reads.read({ kind: 'timelinePage', filter, position, limit });
+    });
     if (page.more) {
       const next = new URLSearchParams(ctx.querystring);
-      next.set('cursor', encodeCursor(positionAfter(page.last!, start.snapshotSeq)));
+      next.set('cursor', encodeCursor(page.next!));
       ctx.set('Link', `<${ctx.path}?${next.toString()}>; rel="next"`);
     }
-    ctx.body = `[${page.json}]`;
+    ctx.body = Buffer.concat([OPEN_ARRAY, page.json, CLOSE_ARRAY]);
   }
 
   return router;
@@ -209,23 +220,32 @@ function queryInstant(text: string | undefined, name: string): number | undefine
   return ms;
 }
 
-/** The timeline position just after `row`, within the listing's seq snapshot. */
-function positionAfter(row: EventRow, snapshotSeq: number): Required<TimelinePosition> {
-  return { afterOccurredAt: Number(row.occurred_at), afterSeq: Number(row.seq), snapshotSeq };
-}
+const OPEN_ARRAY = Buffer.from('[');
+const CLOSE_ARRAY = Buffer.from(']');
+const COMMA = Buffer.from(',');
 
-async function* streamTimeline(db: Knex, filter: TimelineFilter, start: TimelinePosition): AsyncGenerator<string> {
-  yield '[';
-  let position = start;
-  let separator = '';
-  for (;;) {
-    const rows = await listTimelinePage(db, filter, position, STREAM_PAGE);
-    if (rows.length > 0) {
-      yield separator + rows.map(eventRowJson).join(',');
-      separator = ',';
+async function* streamTimeline(
+  reads: ReaderPool,
+  filter: TimelineFilter,
+  start: TimelinePosition,
+  done: () => void,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield OPEN_ARRAY;
+    let position = start;
+    let first = true;
+    for (;;) {
+      const page = await reads.read({ kind: 'timelinePage', filter, position, limit: STREAM_PAGE });
+      if (page.count > 0) {
+        if (!first) yield COMMA;
+        yield page.json;
+        first = false;
+      }
+      if (!page.more) break;
+      position = page.next!;
     }
-    if (rows.length < STREAM_PAGE) break;
-    position = positionAfter(rows[rows.length - 1]!, start.snapshotSeq);
+    yield CLOSE_ARRAY;
+  } finally {
+    done();
   }
-  yield ']';
 }

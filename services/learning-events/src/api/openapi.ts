@@ -27,6 +27,8 @@ const badInput = {
   '422': errorResponse('The body violates the schema; one detail per violation'),
 };
 
+const readsBusy = errorResponse('MAX_CONCURRENT_READS timeline and feed reads are running; retry after Retry-After seconds');
+
 const timelineResponses = {
   '200': jsonResponse(
     'Oldest first (timestamp, then seq). With limit, a Link rel="next" header leads to the next page.',
@@ -37,6 +39,7 @@ const timelineResponses = {
     { Link: { description: 'rel="next" URL of the next page (only with limit, when more remain)', schema: { type: 'string' } } },
   ),
   '400': errorResponse('Invalid path or query parameter'),
+  '503': readsBusy,
 };
 
 export function learningEventsOpenApi(eventTypes: string[], version: string): object {
@@ -117,7 +120,11 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
         get: withScope('events:read', {
           summary: 'Every event and erasure marker in commit order after a sequence number; continue from next_after.',
           parameters: queryParameters(feedQuerySchema),
-          responses: { '200': jsonResponse('A page of the feed', schemaRef('FeedPage')), '400': errorResponse('Invalid query') },
+          responses: {
+            '200': jsonResponse('A page of the feed', schemaRef('FeedPage')),
+            '400': errorResponse('Invalid query'),
+            '503': readsBusy,
+          },
         }),
       },
     },

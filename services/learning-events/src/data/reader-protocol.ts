@@ -1,0 +1,24 @@
+// The messages between the ReaderPool (main thread) and its reader threads. Each request carries
+// an id, and its reply names it: a thread answers one request at a time, but the pool has several.
+import type { TimelineFilter, TimelinePosition } from './event-store.js';
+import type { FeedPage, TimelinePage } from './event-reads.js';
+
+export interface ReaderThreadOptions {
+  databaseUrl: string;
+}
+
+export type ReadRequest =
+  | { kind: 'head' }
+  | { kind: 'timelinePage'; filter: TimelineFilter; position: TimelinePosition; limit: number }
+  | { kind: 'feedPage'; after: number; limit: number };
+
+export interface ReadResults {
+  head: number;
+  timelinePage: TimelinePage;
+  feedPage: FeedPage;
+}
+
+export type ToReaderThread = { id: number; request: ReadRequest } | { kind: 'close' };
+
+export type FromReaderThread =
+  { kind: 'ready' } | { id: number; result: ReadResults[ReadRequest['kind']] } | { id: number; error: { message: string; code?: string } };
