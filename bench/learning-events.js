@@ -8,8 +8,10 @@
 //   batch     POST /events/batch of 1,000 events at 4 connections, against the storage floor for
 //             1,000-event commits;
 //   timeline  GET /events/{user} of a 100,000-event student (and of a 10,000-event one), request to
-//             last byte, against the read floor (read-floor.js), and the server's memory meanwhile.
-// Usage: node bench/learning-events.js [--runs 5] [--duration 10] [--only single,tracing,batch,timeline]
+//             last byte, against the read floor (read-floor.js), and the server's memory meanwhile;
+//   contention  POST /events and GET /health at a fixed rate while 4 clients read the 100,000-event
+//             timeline over and over (timeline-readers.js), against the same rates with no reader.
+// Usage: node bench/learning-events.js [--runs 5] [--duration 10] [--only single,tracing,batch,timeline,contention]
 // (after npm run build); `npm run bench` runs these with the Brain's.
 import { createHash, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +25,7 @@ const TARGET = {
   single: { share: 0.5, p99Ms: 25 },
   batch: { share: 0.75 },
   timeline: { share: 0.5, rssGrowthMiB: 16 },
+  contention: { p99Ratio: 2 },
 };
 
 const json = { 'content-type': 'application/json' };
@@ -351,10 +354,91 @@ async function timelineGroup({ runs }) {
   }
 }
 
+const CONTENTION = { ingestPerSecond: 400, healthPerSecond: 50, readers: 4, history: 100_000 };
+
+/** POST /events and GET /health at fixed rates, side by side, for `duration` seconds. */
+async function steadyIngest(url, duration) {
+  const [ingest, health] = await Promise.all([
+    load({
+      url: `${url}/events`,
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(singleEventOf('bench-[<id>]')),
+      idReplacement: true,
+      connections: 8,
+      overallRate: CONTENTION.ingestPerSecond,
+      duration,
+    }),
+    load({ url: `${url}/health`, connections: 1, overallRate: CONTENTION.healthPerSecond, duration }),
+  ]);
+  return { ingest, health };
+}
+
+async function contentionGroup({ runs, duration_s: duration }) {
+  const stack = new Stack();
+  try {
+    const logger = await stack.service('learning-events', { DATABASE_URL: `sqlite:${stack.tempDir()}/logger.db` });
+    await ingestHistory(logger.url, 'history-100k', CONTENTION.history);
+    const readers = await stack.benchServer('timeline-readers.js');
+    const control = (path) => fetch(`${readers.url}${path}`, { method: 'POST' }).then((res) => res.json());
+    const target = encodeURIComponent(`${logger.url}/events/history-100k`);
+    await steadyIngest(logger.url, 2); // JIT, SQLite page cache
+    const r = await alternate(
+      runs,
+      {
+        quiet: () => steadyIngest(logger.url, duration),
+        contended: async () => {
+          await control(`/start?target=${target}&clients=${CONTENTION.readers}`);
+          const result = await steadyIngest(logger.url, duration);
+          const timelines = await control('/stop');
+          if (timelines.completed === 0 || timelines.failures > 0) {
+            throw new BenchFailure(`the timeline readers read ${timelines.completed} timelines with ${timelines.failures} failures`);
+          }
+          return { ...result, timelines: timelines.completed };
+        },
+      },
+      (name, result, round) =>
+        progress(`  contention round ${round + 1}: ${name} ingest p99 ${result.ingest.p99Ms} ms, health p99 ${result.health.p99Ms} ms`),
+    );
+    const summary = (results, key) => loadSummary(results.map((x) => x[key]));
+    const figures = {
+      quiet: { ingest: summary(r.quiet, 'ingest'), health: summary(r.quiet, 'health') },
+      contended: {
+        ingest: summary(r.contended, 'ingest'),
+        health: summary(r.contended, 'health'),
+        timelines_per_run: r.contended.map((x) => x.timelines),
+      },
+    };
+    const readersNote = `${CONTENTION.readers} clients reading the ${format.int(CONTENTION.history)}-event timeline (median ${format.int(median(figures.contended.timelines_per_run))} timelines a run)`;
+    const rows = ['ingest', 'health'].map((key) => {
+      const contended = figures.contended[key];
+      const quiet = figures.quiet[key];
+      const ratio = contended.p99_ms / quiet.p99_ms;
+      const isTarget = key === 'ingest';
+      return {
+        figure:
+          key === 'ingest'
+            ? `POST /events at ${CONTENTION.ingestPerSecond}/s while ${readersNote} (ratio = p99 contended ÷ quiet)`
+            : `GET /health at ${CONTENTION.healthPerSecond}/s, the same runs`,
+        result: `p50 ${format.ms(contended.p50_ms)}, p99 ${format.ms(contended.p99_ms)}, ${format.int(contended.non_2xx_or_errors)} non-2xx`,
+        reference: `no readers: p50 ${format.ms(quiet.p50_ms)}, p99 ${format.ms(quiet.p99_ms)}`,
+        ratio: `${ratio.toFixed(2)}x`,
+        target: isTarget ? `<= ${TARGET.contention.p99Ratio}x, no non-2xx` : 'info',
+        met: isTarget ? ratio <= TARGET.contention.p99Ratio && contended.non_2xx_or_errors === 0 : undefined,
+        values: { p99_ms: contended.p99_ms, reference_p99_ms: quiet.p99_ms, ratio },
+      };
+    });
+    return { rows, details: figures };
+  } finally {
+    await stack.close();
+  }
+}
+
 export const loggerGroups = [
   { names: ['single', 'tracing'], run: singleEventGroup },
   { names: ['batch'], run: batchGroup },
   { names: ['timeline'], run: timelineGroup },
+  { names: ['contention'], run: contentionGroup },
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await runBench(loggerGroups);

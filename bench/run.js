@@ -1,7 +1,7 @@
 // `npm run bench`: every row group of both services, one after the other (they share the machine's
 // cores), reported as one table on stdout and as JSON under bench/results/ (see runner.js).
 // Usage: node bench/run.js [--runs 5] [--duration 10] [--probes 300] [--only <group>[,<group>...]]
-// Groups: single, tracing, batch, timeline (the Logger); recompute, mastery, freshness, consumer
+// Groups: single, tracing, batch, timeline, contention (the Logger); recompute, mastery, freshness, consumer
 // (the Brain); bkt-em (the Brain's BKT fit, pure computation); bkt-fit (a fit end to end).
 import { loggerGroups } from './learning-events.js';
 import { brainGroups } from './concept-mastery.js';
