@@ -49,15 +49,45 @@ async function drain(): Promise<void> {
       });
       continue;
     }
-    const group = takeGroup();
-    const started = process.hrtime.bigint();
-    await settle(group.length, async () => {
-      const { outcomes, inserted } = await commitGroup(db, group);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      send({ kind: 'committed', outcomes, inserted, seconds });
-    });
+    await commitAppends(takeGroup());
   }
   draining = undefined;
+}
+
+/**
+ * Commits the appends together. When that fails for a reason of one append's own (a value the
+ * database refuses, say), each is committed alone, so only the failing one is answered as failed;
+ * when the database itself cannot write (locked, full, I/O), every one of them is.
+ */
+async function commitAppends(group: WireEvent[][]): Promise<void> {
+  const started = process.hrtime.bigint();
+  try {
+    const { outcomes, inserted } = await commitGroup(db, group);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    send({ kind: 'committed', outcomes, inserted, seconds });
+  } catch (err) {
+    if (group.length === 1 || failsEveryWrite(err)) {
+      sendFailed(group.length, err);
+      return;
+    }
+    for (const append of group) await commitAppends([append]);
+  }
+}
+
+const DATABASE_WIDE_FAILURES = [
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_READONLY',
+  'SQLITE_CANTOPEN',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOMEM',
+];
+
+function failsEveryWrite(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && DATABASE_WIDE_FAILURES.some((prefix) => code.startsWith(prefix));
 }
 
 /** Runs `work`, which answers `requests` queued requests; when it throws, they are answered as failed. */
@@ -65,9 +95,13 @@ async function settle(requests: number, work: () => Promise<void>): Promise<void
   try {
     await work();
   } catch (err) {
-    const { message, code } = err as Error & { code?: string };
-    send({ kind: 'failed', requests, message, ...(typeof code === 'string' ? { code } : {}) });
+    sendFailed(requests, err);
   }
+}
+
+function sendFailed(requests: number, err: unknown): void {
+  const { message, code } = err as Error & { code?: unknown };
+  send({ kind: 'failed', requests, message, ...(typeof code === 'string' ? { code } : {}) });
 }
 
 /** The appends at the head of the queue, up to the first other request and MAX_EVENTS_PER_COMMIT events. */
