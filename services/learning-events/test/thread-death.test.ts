@@ -1,4 +1,4 @@
-// The writer thread dying for real while events arrive: the test attaches to the Logger's inspector
+// The writer thread (or a reader thread) dying for real while events arrive: the test attaches to the Logger's inspector
 // and ends the writer thread from inside (process.exit in a worker ends that thread only). The
 // service must exit 1 at once, saying why, and every event it acknowledged must be there after a
 // restart on the same file.
@@ -67,6 +67,21 @@ test('the writer thread dies under load: the service exits 1 and loses nothing i
     const stored = new Set((await allStoredEvents(logger.url)).map((event: { event_id: string }) => event.event_id));
     expect(acknowledged.filter((eventId) => !stored.has(eventId))).toEqual([]);
     expect(acknowledged.length).toBeGreaterThanOrEqual(200);
+  } finally {
+    await logger.stop();
+  }
+});
+
+test('a reader thread dies: the service exits 1, saying so', async () => {
+  const logger = await startLogger({ NODE_OPTIONS: '--inspect=127.0.0.1:0' });
+  try {
+    expect((await request(`${logger.url}/events`, { json: quiz('student', 'c') })).status).toBe(201);
+    await exitWorkerThread(logger.service, 'reader-thread.js');
+    const stillRunning = new Promise((resolve) =>
+      setTimeout(() => resolve('still running 10 s after a reader thread ended'), 10_000).unref(),
+    );
+    expect(await Promise.race([logger.service.exited, stillRunning])).toBe(1);
+    expect(logger.service.output.some((l) => l.includes('a reader thread failed'))).toBe(true);
   } finally {
     await logger.stop();
   }
