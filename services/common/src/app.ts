@@ -17,16 +17,33 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, ServiceUnavailab
 export class ServiceState {
   draining = false;
   private readonly drainListeners: Array<() => void> = [];
+  private readonly shutdownTasks: Array<() => Promise<void>> = [];
+  private shutdownTasksDone: Promise<void> = Promise.resolve();
 
   /** Runs `listener` when shutdown begins, e.g. to release long-polling requests. */
   onDrain(listener: () => void): void {
     this.drainListeners.push(listener);
   }
 
+  /**
+   * Runs `task` when shutdown begins, and the process exits only after it finished (or the
+   * shutdown bound ran out): for work that must not be cut off, such as a backup being written.
+   * A task reports its own failures; it never rejects.
+   */
+  onShutdown(task: () => Promise<void>): void {
+    this.shutdownTasks.push(task);
+  }
+
   startDraining(): void {
     if (this.draining) return;
     this.draining = true;
     for (const listener of this.drainListeners) listener();
+    this.shutdownTasksDone = Promise.all(this.shutdownTasks.map((task) => task())).then(() => undefined);
+  }
+
+  /** Resolves once every onShutdown task started by startDraining has finished. */
+  shutdownTasksFinished(): Promise<void> {
+    return this.shutdownTasksDone;
   }
 }
 

@@ -1,5 +1,6 @@
 // The start-up every service shares: configuration (a bad value exits 2, naming the variable),
-// logger, database with its migrations applied, metrics registry and readiness state.
+// logger, database with its migrations applied, metrics registry, readiness state and, when
+// BACKUP_DIR is set, scheduled backups (stopped by the graceful shutdown).
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Knex } from 'knex';
@@ -9,6 +10,7 @@ import { createAuth, type Auth } from './auth.js';
 import { migrateToLatest, openDatabase, type Migration } from './db.js';
 import { ServiceState } from './app.js';
 import type { ServiceConfig } from './config.js';
+import { backupSchedule, startScheduledBackups, type BackupSchedule } from './scheduled-backup.js';
 
 export interface BootedService<C extends ServiceConfig> {
   config: C;
@@ -28,8 +30,10 @@ export async function bootService<C extends ServiceConfig>(spec: {
   migrations: Migration[];
 }): Promise<BootedService<C>> {
   let config: C;
+  let schedule: BackupSchedule | undefined;
   try {
     config = spec.loadConfig();
+    schedule = backupSchedule(spec.name, config);
   } catch (err) {
     console.error(`${spec.name}: ${(err as Error).message}`);
     process.exit(2);
@@ -60,8 +64,13 @@ export async function bootService<C extends ServiceConfig>(spec: {
   const db = openDatabase(config.DATABASE_URL);
   const applied = await migrateToLatest(db, spec.migrations);
   logger.info({ applied }, 'migrations current');
+  const state = new ServiceState();
+  if (schedule) {
+    const backups = startScheduledBackups(schedule, logger, metrics.registry);
+    state.onShutdown(() => backups.stop());
+  }
   const { version } = JSON.parse(readFileSync(spec.packageJson, 'utf8')) as { version: string };
-  return { config, logger, db, auth, metrics, state: new ServiceState(), version };
+  return { config, logger, db, auth, metrics, state, version };
 }
 
 /** `npm run migrate`: applies pending migrations to the database and exits. */

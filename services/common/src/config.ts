@@ -109,6 +109,26 @@ export function serviceConfigProperties(defaults: { port: number; databaseUrl: s
       default: 0,
       description: 'After SIGTERM, keep serving (readiness 503) this long before closing the listener.',
     },
+    BACKUP_DIR: {
+      type: 'string',
+      minLength: 1,
+      description: 'Directory (a second volume) that scheduled backups of the database are written to; unset: no scheduled backups.',
+    },
+    BACKUP_INTERVAL_SECONDS: {
+      type: 'integer',
+      minimum: 1,
+      // A week: well below the longest delay a Node timer holds (2^31 - 1 ms, about 24.8 days).
+      maximum: 604800,
+      default: 3600,
+      description: 'Time between scheduled backups; the first is taken this long after start-up.',
+    },
+    BACKUP_KEEP: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 10000,
+      default: 24,
+      description: 'Scheduled backups kept in BACKUP_DIR; the oldest are deleted after each new one.',
+    },
   } as const;
 }
 
@@ -132,4 +152,7 @@ export interface ServiceConfig {
   AUTH_PRINCIPALS_FILE?: string | undefined;
   SHUTDOWN_TIMEOUT_MS: number;
   SHUTDOWN_DELAY_MS: number;
+  BACKUP_DIR?: string | undefined;
+  BACKUP_INTERVAL_SECONDS: number;
+  BACKUP_KEEP: number;
 }

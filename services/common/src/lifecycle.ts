@@ -1,6 +1,7 @@
 // Runs a Koa app on a port and stops it gracefully on SIGTERM/SIGINT: readiness goes 503, the
-// listener closes, in-flight requests finish, then the service's own resources close and
-// telemetry flushes, all within a bound. Exit 0 when that worked, 1 when the bound ran out.
+// listener closes, in-flight requests finish, then the service's own resources close, a backup
+// being written finishes and telemetry flushes, all within a bound. Exit 0 when that worked, 1
+// when the bound ran out.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
@@ -88,9 +89,15 @@ async function shutdown(server: Server, options: ServeOptions, signal: string): 
   }
 
   await options.close();
+  const tasksFinished = await Promise.race([
+    state.shutdownTasksFinished().then(() => true),
+    sleep(deadline - Date.now()).then(() => false),
+  ]);
+  if (!tasksFinished) logger.error('shutdown bound reached with a backup still being written; exiting without it');
   await Promise.race([shutdownTelemetry(), sleep(Math.max(0, deadline - Date.now()))]);
-  logger.info({ clean: drained }, 'stopped');
-  return drained;
+  const clean = drained && tasksFinished;
+  logger.info({ clean }, 'stopped');
+  return clean;
 }
 
 function sleep(ms: number): Promise<void> {
