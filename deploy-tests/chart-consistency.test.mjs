@@ -1,6 +1,8 @@
-// What keeps the charts one coherent set: the two service charts share their templates (only
-// the service-specific ones differ), every schema key is documented in values.yaml, the
-// umbrella renders the service charts of the same checkout, and the dashboards exist once.
+// What keeps the charts one coherent set: the two service charts share their templates through
+// the library chart service-common (each keeps only one-line includes of it and the parts that
+// differ per service), their schemas agree wherever both declare a key, every schema key is
+// documented in values.yaml, the umbrella renders the service charts (and they the library) of
+// the same checkout, and the dashboards exist once.
 import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -8,24 +10,93 @@ import { parse } from 'yaml';
 import { helm, helmTemplate } from './support/helm.mjs';
 import { chartsDir, repoRoot, serviceCharts, servicePath, umbrellaChart } from './support/repository.mjs';
 
-// Templates whose content is specific to one service; every other template is the same in
-// both charts once the chart name is replaced.
-const serviceSpecificTemplates = ['templates/_env.tpl', 'templates/NOTES.txt', 'templates/networkpolicy.yaml'];
+const libraryChart = join(chartsDir, 'service-common');
+// A service chart's own templates: what the service adds to the library (the parts the library
+// asks for, its environment, its notes). Every other template is one include of the library.
+const serviceSpecificTemplates = ['templates/_helpers.tpl', 'templates/_env.tpl', 'templates/_networkpolicy.tpl', 'templates/NOTES.txt'];
 
 const filesUnder = (dir, base = dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
     entry.isDirectory() ? filesUnder(join(dir, entry.name), base) : [relative(base, join(dir, entry.name))],
   );
+/** The names of the templates a chart's templates/ directory defines. */
+const definedIn = (chartDir) =>
+  filesUnder(join(chartDir, 'templates')).flatMap((file) =>
+    [...readFileSync(join(chartDir, 'templates', file), 'utf8').matchAll(/\{\{-?\s*define\s+"([^"]+)"/g)].map((match) => match[1]),
+  );
+const libraryTemplates = () =>
+  filesUnder(join(libraryChart, 'templates')).map((file) => readFileSync(join(libraryChart, 'templates', file), 'utf8'));
 
-test('both service charts have the same templates, differing only in the chart name and the service-specific ones', () => {
+test('both service charts have the same templates: one include of the library each, besides the service-specific ones', () => {
   const [logger, brain] = serviceCharts;
   const loggerTemplates = filesUnder(join(chartsDir, logger, 'templates')).sort();
   expect(filesUnder(join(chartsDir, brain, 'templates')).sort()).toEqual(loggerTemplates);
-  for (const file of loggerTemplates.map((name) => `templates/${name}`)) {
-    if (serviceSpecificTemplates.includes(file)) continue;
-    const normalised = (chart) => readFileSync(join(chartsDir, chart, file), 'utf8').replaceAll(chart, '<chart>');
-    expect({ file, content: normalised(brain) }).toEqual({ file, content: normalised(logger) });
+  const libraryDefines = new Set(definedIn(libraryChart));
+  for (const chart of serviceCharts) {
+    for (const file of loggerTemplates.map((name) => `templates/${name}`)) {
+      if (serviceSpecificTemplates.includes(file)) continue;
+      const content = readFileSync(join(chartsDir, chart, file), 'utf8');
+      const included = /^\{\{- include "(service-common\.[A-Za-z]+)" \. \}\}\n$/.exec(content)?.[1];
+      expect({ chart, file, included: libraryDefines.has(included) ? 'a library template' : content }).toEqual({
+        chart,
+        file,
+        included: 'a library template',
+      });
+    }
   }
+});
+
+test('each service chart defines every part the library asks it for, and only templates of its own name', () => {
+  const parts = [
+    ...new Set(libraryTemplates().flatMap((text) => [...text.matchAll(/printf "%s\.(\w+)" \.Chart\.Name/g)].map((match) => match[1]))),
+  ];
+  expect(parts.sort()).toEqual([
+    'networkPolicyEgress',
+    'networkPolicyPeers',
+    'nickname',
+    'serviceEnv',
+    'serviceVolumeMounts',
+    'serviceVolumes',
+  ]);
+  expect(definedIn(libraryChart).filter((name) => !name.startsWith('service-common.'))).toEqual([]);
+  for (const chart of serviceCharts) {
+    const defined = definedIn(join(chartsDir, chart));
+    // Helm keeps one set of template names for a chart and its dependencies (both services in the
+    // umbrella): a name without the chart's prefix would collide.
+    expect({ chart, foreign: defined.filter((name) => !name.startsWith(`${chart}.`)) }).toEqual({ chart, foreign: [] });
+    for (const part of parts)
+      expect({ chart, part, defined: defined.includes(`${chart}.${part}`) }).toEqual({ chart, part, defined: true });
+  }
+});
+
+test('each service chart renders the library of this checkout, at the version it declares', () => {
+  const library = parse(readFileSync(join(libraryChart, 'Chart.yaml'), 'utf8'));
+  expect(library.type).toBe('library');
+  for (const chart of serviceCharts) {
+    const { dependencies } = parse(readFileSync(join(chartsDir, chart, 'Chart.yaml'), 'utf8'));
+    expect(dependencies).toEqual([{ name: 'service-common', version: library.version, repository: 'file://../service-common' }]);
+    const link = join(chartsDir, chart, 'charts', 'service-common');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe('../../service-common');
+    expect(realpathSync(link)).toBe(realpathSync(libraryChart));
+    expect(readdirSync(join(chartsDir, chart, 'charts'))).toEqual(['service-common']);
+  }
+});
+
+test("the service charts' schemas agree wherever both declare a key", () => {
+  const [logger, brain] = serviceCharts.map((chart) => JSON.parse(readFileSync(join(chartsDir, chart, 'values.schema.json'), 'utf8')));
+  // A key only one chart declares is that service's own (config.passScore, feed, ...).
+  const disagreements = [];
+  const compare = (a, b, path) => {
+    const objects = [a, b].every((value) => value !== null && typeof value === 'object' && !Array.isArray(value));
+    if (!objects) {
+      if (JSON.stringify(a) !== JSON.stringify(b)) disagreements.push(path);
+      return;
+    }
+    for (const key of Object.keys(a)) if (key in b) compare(a[key], b[key], `${path}/${key}`);
+  };
+  compare({ ...logger, title: '' }, { ...brain, title: '' }, '');
+  expect(disagreements).toEqual([]);
 });
 
 /** Dotted paths of every key in a values object (maps of arbitrary keys stop at the map). */
@@ -47,8 +118,11 @@ test.each(serviceCharts)('%s: every key the schema accepts is set and documented
   const schema = JSON.parse(readFileSync(join(chartsDir, chart, 'values.schema.json'), 'utf8'));
   const valuesText = readFileSync(join(chartsDir, chart, 'values.yaml'), 'utf8');
   const values = parse(valuesText);
-  // Keys set by Helm (global) or by the umbrella chart (enabled) are not this chart's settings.
-  const declared = schemaPaths(schema, schema.definitions).filter((path) => !['global', 'enabled'].includes(path));
+  // Keys set by Helm (global, service-common) or by the umbrella chart (enabled) are not this
+  // chart's settings.
+  const declared = schemaPaths(schema, schema.definitions).filter(
+    (path) => !['global', 'enabled', 'service-common'].includes(path.split('.')[0]),
+  );
   const documented = new Set(valuePaths(values));
   for (const path of declared) {
     const covered = documented.has(path) || [...documented].some((key) => key.startsWith(`${path}.`) || path.startsWith(`${key}.`));

@@ -27,6 +27,13 @@ function render(scenario) {
   return rendered.get(key);
 }
 
+/** The objects of `kind` in a render, at least one: a check looped over none would pass having checked nothing. */
+function someOfKind(objects, kind) {
+  const found = objectsOfKind(objects, kind);
+  if (found.length === 0) throw new Error(`the render has no ${kind}, so the checks of each ${kind} would check nothing`);
+  return found;
+}
+
 const scenarioTable = allScenarios().map((scenario) => [`${scenario.chart} ${scenario.name}`, scenario]);
 const envOf = (container) => Object.fromEntries((container.env ?? []).map((variable) => [variable.name, variable]));
 
@@ -92,12 +99,17 @@ describe.each(scenarioTable)('%s', (_label, scenario) => {
       expect(container.livenessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
       expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
 
-      // The database on /data, the only writable paths /data and /tmp; every other mount (the
-      // credentials) read-only.
+      // The database on /data, the only writable paths /data, /tmp and, with scheduled backups,
+      // their volume at BACKUP_DIR; every other mount (the credentials) read-only.
       expect(env.DATABASE_URL.value).toBe(`sqlite:/data/${container.name}.db`);
       const writable = container.volumeMounts.filter((mount) => !mount.readOnly);
-      expect(Object.fromEntries(writable.map((mount) => [mount.mountPath, mount.name]))).toEqual({ '/data': 'data', '/tmp': 'tmp' });
+      expect(Object.fromEntries(writable.map((mount) => [mount.mountPath, mount.name]))).toEqual({
+        '/data': 'data',
+        '/tmp': 'tmp',
+        ...(env.BACKUP_DIR && { [env.BACKUP_DIR.value]: 'backups' }),
+      });
       const volumes = Object.fromEntries(pod.volumes.map((volume) => [volume.name, volume]));
+      if (env.BACKUP_DIR) expect(volumes.backups.persistentVolumeClaim.claimName).toEqual(expect.any(String));
       for (const mount of container.volumeMounts)
         expect({ mount: mount.name, volume: Boolean(volumes[mount.name]) }).toEqual({ mount: mount.name, volume: true });
 
@@ -151,7 +163,7 @@ describe.each(scenarioTable)('%s', (_label, scenario) => {
 
   test('each Service routes its port to the Deployment it selects', async () => {
     const { objects } = await render(scenario);
-    for (const deployment of objectsOfKind(objects, 'Deployment')) {
+    for (const deployment of someOfKind(objects, 'Deployment')) {
       const service = findObject(objects, 'Service', deployment.metadata.name);
       expect(service).toBeDefined();
       expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
@@ -164,7 +176,7 @@ describe.each(scenarioTable)('%s', (_label, scenario) => {
 
   test('the helm test Pod checks /ready of the Service and is never selected by it', async () => {
     const { objects } = await render(scenario);
-    for (const service of objectsOfKind(objects, 'Service')) {
+    for (const service of someOfKind(objects, 'Service')) {
       const testPod = findObject(objects, 'Pod', `${service.metadata.name}-test-ready`);
       expect(testPod.metadata.annotations['helm.sh/hook']).toBe('test');
       expect(envOf(testPod.spec.containers[0]).READY_URL.value).toBe(`http://${service.metadata.name}:${service.spec.ports[0].port}/ready`);
@@ -194,7 +206,7 @@ describe('optional features', () => {
     '%s all-features renders a ServiceMonitor, a NetworkPolicy and an Ingress per service',
     async (chart) => {
       const { objects } = await render(allFeatures(chart));
-      for (const deployment of objectsOfKind(objects, 'Deployment')) {
+      for (const deployment of someOfKind(objects, 'Deployment')) {
         const name = deployment.metadata.name;
         const monitor = findObject(objects, 'ServiceMonitor', name);
         expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
@@ -239,7 +251,7 @@ describe('optional features', () => {
     async (chart) => {
       const { objects } = await render(scenariosOf(chart).find((scenario) => scenario.name === 'persistence-disabled'));
       expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
-      for (const deployment of objectsOfKind(objects, 'Deployment')) {
+      for (const deployment of someOfKind(objects, 'Deployment')) {
         expect(deployment.spec.template.spec.volumes.find((volume) => volume.name === 'data')).toEqual({ name: 'data', emptyDir: {} });
       }
     },
@@ -250,7 +262,7 @@ describe('optional features', () => {
     async (chart) => {
       const { objects } = await render(scenariosOf(chart).find((scenario) => scenario.name === 'existing-claim'));
       expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
-      for (const deployment of objectsOfKind(objects, 'Deployment')) {
+      for (const deployment of someOfKind(objects, 'Deployment')) {
         const [container] = deployment.spec.template.spec.containers;
         expect(deployment.spec.template.spec.volumes.find((volume) => volume.name === 'data')).toEqual({
           name: 'data',
@@ -292,7 +304,7 @@ describe('optional features', () => {
       `ServiceAccount/${RELEASE}-concept-mastery`,
       `ServiceAccount/${RELEASE}-learning-events`,
     ]);
-    for (const deployment of objectsOfKind(objects, 'Deployment')) {
+    for (const deployment of someOfKind(objects, 'Deployment')) {
       const [container] = deployment.spec.template.spec.containers;
       const principals = findObject(objects, 'ConfigMap', `${deployment.metadata.name}-principals`);
       expect(deployment.spec.template.metadata.annotations).toEqual({
@@ -363,7 +375,7 @@ describe('the umbrella chart', () => {
     const { objects, stderr } = await helmTemplate(umbrellaChart, { valuesFiles: [join(umbrellaChart, 'values-dev.yaml')] });
     expect(stderr).toBe('');
     expect(await validateKubernetesObjects(objects.filter((object) => !isHook(object)))).toEqual({});
-    for (const deployment of objectsOfKind(objects, 'Deployment')) {
+    for (const deployment of someOfKind(objects, 'Deployment')) {
       const [container] = deployment.spec.template.spec.containers;
       expect(container.command).toBeUndefined();
       expect(container.args).toBeUndefined();
@@ -406,6 +418,104 @@ describe('the data volume outlives the release unless asked otherwise', () => {
     const claims = objectsOfKind(objects, 'PersistentVolumeClaim');
     expect(claims).toHaveLength(2);
     for (const claim of claims) expect(claim.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+  });
+});
+
+describe('scheduled backups', () => {
+  /** The backup claim, volume, mount and BACKUP_* variables of each Deployment of a render. */
+  const backupsOf = async (chart, { set = [], valuesFiles = [] } = {}) => {
+    const { objects } = await helmTemplate(join(chartsDir, chart), { release: RELEASE, namespace: NAMESPACE, set, valuesFiles });
+    return someOfKind(objects, 'Deployment').map((deployment) => {
+      const pod = deployment.spec.template.spec;
+      const [container] = pod.containers;
+      const volume = pod.volumes.find((candidate) => candidate.name === 'backups');
+      const claimName = volume?.persistentVolumeClaim?.claimName;
+      return {
+        service: container.name,
+        env: Object.fromEntries(
+          Object.entries(envOf(container))
+            .filter(([name]) => name.startsWith('BACKUP_'))
+            .map(([name, variable]) => [name, variable.value]),
+        ),
+        mount: container.volumeMounts.find((mount) => mount.name === 'backups'),
+        volume,
+        claim: claimName && findObject(objects, 'PersistentVolumeClaim', claimName),
+        claims: objectsOfKind(objects, 'PersistentVolumeClaim').map((claim) => claim.metadata.name),
+      };
+    });
+  };
+  const allFeaturesOf = (chart) => [join(chartsDir, chart, 'ci', 'all-features-values.yaml')];
+
+  test.each(['learning-events', 'concept-mastery', 'learning-analytics'])(
+    '%s defaults: off, so no backup claim, volume, mount or BACKUP_ variable',
+    async (chart) => {
+      for (const backups of await backupsOf(chart)) {
+        expect(backups).toEqual(expect.objectContaining({ env: {}, mount: undefined, volume: undefined }));
+        expect(backups.claims.filter((name) => name.endsWith('-backups'))).toEqual([]);
+      }
+    },
+  );
+
+  test.each(['learning-events', 'concept-mastery'])(
+    '%s with backup.enabled: a second claim of its own, kept on uninstall, mounted at /backups, which BACKUP_DIR names',
+    async (chart) => {
+      const [backups] = await backupsOf(chart, { set: ['backup.enabled=true'] });
+      expect(backups.claim.metadata.name).toBe(`${RELEASE}-${chart}-backups`);
+      expect(backups.claim.metadata.labels).toEqual(expect.objectContaining({ 'app.kubernetes.io/name': chart }));
+      expect(backups.claim.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+      expect(backups.claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '5Gi' } } });
+      // Not the database's claim: losing the data volume does not lose the backups.
+      expect(backups.claims.sort()).toEqual([`${RELEASE}-${chart}`, `${RELEASE}-${chart}-backups`]);
+      expect(backups.mount).toEqual({ name: 'backups', mountPath: '/backups' });
+      // The interval and the number kept are the service's defaults (3600 s, 24) unless set.
+      expect(backups.env).toEqual({ BACKUP_DIR: '/backups' });
+    },
+  );
+
+  test('learning-events all-features: the claim takes its size, StorageClass, access modes and annotations; the schedule reaches the environment', async () => {
+    const [backups] = await backupsOf('learning-events', { valuesFiles: allFeaturesOf('learning-events') });
+    expect(backups.claim.metadata.annotations).toEqual({ 'example.com/backup-tier': 'cold', 'helm.sh/resource-policy': 'keep' });
+    expect(backups.claim.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'backup-hdd',
+      resources: { requests: { storage: '50Gi' } },
+    });
+    expect(backups.mount.mountPath).toBe(backups.env.BACKUP_DIR);
+    expect(backups.env).toEqual({ BACKUP_DIR: '/backups', BACKUP_INTERVAL_SECONDS: '900', BACKUP_KEEP: '96' });
+  });
+
+  test('concept-mastery all-features: an existing claim is mounted and none is created', async () => {
+    const [backups] = await backupsOf('concept-mastery', { valuesFiles: allFeaturesOf('concept-mastery') });
+    expect(backups.volume).toEqual({ name: 'backups', persistentVolumeClaim: { claimName: 'concept-mastery-backups' } });
+    expect(backups.claim).toBeUndefined();
+    expect(backups.claims).toEqual([`${RELEASE}-concept-mastery`]);
+    expect(backups.mount).toEqual({ name: 'backups', mountPath: '/backups' });
+    expect(backups.env).toEqual({ BACKUP_DIR: '/backups', BACKUP_INTERVAL_SECONDS: '21600', BACKUP_KEEP: '8' });
+  });
+
+  test('learning-analytics all-features: each service its own backup claim; keepOnUninstall=false and "-" are honoured', async () => {
+    const backups = Object.fromEntries(
+      (await backupsOf('learning-analytics', { valuesFiles: allFeaturesOf('learning-analytics') })).map((entry) => [entry.service, entry]),
+    );
+    expect(backups['learning-events'].claim.metadata.annotations).toBeUndefined();
+    expect(backups['learning-events'].claim.spec).toEqual({
+      accessModes: ['ReadWriteMany'],
+      storageClassName: '',
+      resources: { requests: { storage: '5Gi' } },
+    });
+    expect(backups['learning-events'].env).toEqual({ BACKUP_DIR: '/backups' });
+    expect(backups['concept-mastery'].claim.metadata.name).toBe(`${RELEASE}-concept-mastery-backups`);
+    expect(backups['concept-mastery'].claim.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    expect(backups['concept-mastery'].env).toEqual({ BACKUP_DIR: '/backups', BACKUP_KEEP: '48' });
+  });
+
+  test.each(['learning-events', 'concept-mastery'])('%s refuses the database claim as the backup claim', async (chart) => {
+    await expect(
+      backupsOf(chart, { set: ['backup.enabled=true', 'persistence.existingClaim=data', 'backup.persistence.existingClaim=data'] }),
+    ).rejects.toThrow(/backup\.persistence\.existingClaim is data, the claim of the database: give the backups a volume of their own/);
+    await expect(
+      backupsOf(chart, { set: ['backup.enabled=true', `backup.persistence.existingClaim=${RELEASE}-${chart}`] }),
+    ).rejects.toThrow(/the claim of the database/);
   });
 });
 

@@ -36,6 +36,28 @@ describe.each(['learning-events', 'concept-mastery'])('the %s chart rejects', (c
     expect(await rejection(chart, set)).toMatch(message);
   });
 
+  test.each([
+    ['a backup interval of 0', ['backup.intervalSeconds=0'], /backup\.intervalSeconds: Must be greater than or equal to 1/],
+    ['a backup interval above a week', ['backup.intervalSeconds=604801'], /backup\.intervalSeconds: Must be less than or equal to 604800/],
+    ['no backup kept', ['backup.keep=0'], /backup\.keep: Must be greater than or equal to 1/],
+    ['more backups kept than the service allows', ['backup.keep=10001'], /backup\.keep: Must be less than or equal to 10000/],
+    [
+      'a backup interval that is not a number',
+      ['backup.intervalSeconds=hourly'],
+      /backup\.intervalSeconds: Invalid type\. Expected: \[integer,null\], given: string/,
+    ],
+    ['an invalid backup volume size', ['backup.persistence.size=lots'], /backup\.persistence\.size: Does not match pattern/],
+    [
+      'a read-only backup volume',
+      ['backup.persistence.accessModes={ReadOnlyMany}'],
+      /backup\.persistence\.accessModes\.0: backup\.persistence\.accessModes\.0 must be one of the following/,
+    ],
+    ['no backup access mode', ['backup.persistence.accessModes=null'], /backup\.persistence: accessModes is required/],
+    ['an unknown backup key (a typo)', ['backup.intervalSecs=60'], /backup: Additional property intervalSecs is not allowed/],
+  ])('%s', async (_label, set, message) => {
+    expect(await rejection(chart, set)).toMatch(message);
+  });
+
   test('a shutdown budget that does not fit in the grace period', async () => {
     expect(await rejection(chart, ['shutdown.appTimeoutSeconds=26'])).toMatch(
       /shutdown budget: preStopSleepSeconds \(5\) \+ appTimeoutSeconds \(26\) must be less than terminationGracePeriodSeconds \(30\)/,

@@ -1,6 +1,7 @@
 {{/*
-The service's own settings, as the environment variables it validates at boot.
-An empty value is left out, so the service applies its documented default.
+The service's own settings, as the environment variables it validates at boot (service-common's
+deployment adds them to those every service reads). An empty value is left out, so the service
+applies its documented default.
 */}}
 {{- define "concept-mastery.serviceEnv" -}}
 - name: LEARNING_EVENTS_URL
@@ -70,9 +71,9 @@ Where the Brain's token for the Logger is mounted.
 
 {{/*
 The service's own volumes and their mounts, besides /data, /tmp and the credentials of
-_auth.tpl: the token the Brain shows the Logger. A ServiceAccount token projected for the
-Logger's audience, so that it is good for the Logger only (not for the API server); the kubelet
-renews it before it expires and the Brain re-reads the file.
+service-common's _auth.tpl: the token the Brain shows the Logger. A ServiceAccount token
+projected for the Logger's audience, so that it is good for the Logger only (not for the API
+server); the kubelet renews it before it expires and the Brain re-reads the file.
 */}}
 {{- define "concept-mastery.serviceVolumes" -}}
 {{- if eq .Values.learningEvents.auth.mode "serviceAccountToken" }}

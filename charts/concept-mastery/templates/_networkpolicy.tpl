@@ -1,55 +1,29 @@
 {{/*
-The parts of the NetworkPolicy both services share (networkpolicy.yaml adds each service's own
-peers): Prometheus among the admitted clients, and the egress rules.
+The Brain's own parts of the NetworkPolicy (service-common.networkPolicy renders the rest).
 */}}
 
 {{/*
-Prometheus, scraping /metrics on the http port (networkPolicy.prometheus).
+Admitted besides the release's `helm test` Pod, Prometheus and networkPolicy.allowedClients:
+nobody; the applications that read mastery are networkPolicy.allowedClients.
 */}}
-{{- define "concept-mastery.prometheusPeer" -}}
-{{- with .Values.networkPolicy.prometheus }}
-{{- if .enabled }}
-# Prometheus, scraping /metrics.
-- podSelector:
-    {{- toYaml .podSelector | nindent 4 }}
-  {{- if kindIs "map" .namespaceSelector }}
-  namespaceSelector: {{- if .namespaceSelector }}{{ toYaml .namespaceSelector | nindent 4 }}{{ else }} {}{{ end }}
-  {{- end }}
-{{- end }}
-{{- end }}
+{{- define "concept-mastery.networkPolicyPeers" -}}
 {{- end }}
 
 {{/*
-The egress rules every service needs: DNS, the API server while the JWKS comes from it (by
-address: a policy sees the endpoints behind the kubernetes Service, not its ClusterIP), and
-networkPolicy.egress.extraRules.
+Egress besides DNS, the API server and networkPolicy.egress.extraRules: the Logger.
 */}}
-{{- define "concept-mastery.egressRules" -}}
-{{- $egress := .Values.networkPolicy.egress }}
-{{- with $egress.dnsPeers }}
-# DNS.
+{{- define "concept-mastery.networkPolicyEgress" -}}
+{{- if .Values.networkPolicy.egress.allowLearningEvents }}
+# The Logger{{ if not .Values.learningEvents.url }} of this release{{ end }}, on its http port.
 - to:
-    {{- toYaml . | nindent 4 }}
+    - podSelector:
+        matchLabels:
+          app.kubernetes.io/name: learning-events
+          {{- if not .Values.learningEvents.url }}
+          app.kubernetes.io/instance: {{ .Release.Name }}
+          {{- end }}
   ports:
-    - port: 53
-      protocol: UDP
-    - port: 53
+    - port: http
       protocol: TCP
-{{- end }}
-{{- if include "concept-mastery.jwksFromCluster" . }}
-# The API server, for the JWKS.
-- to:
-    {{- range $egress.apiServerCidrs }}
-    - ipBlock:
-        cidr: {{ . }}
-    {{- end }}
-  ports:
-    {{- range $egress.apiServerPorts }}
-    - port: {{ . }}
-      protocol: TCP
-    {{- end }}
-{{- end }}
-{{- with $egress.extraRules }}
-{{ toYaml . }}
 {{- end }}
 {{- end }}

@@ -23,7 +23,9 @@ shows a ServiceAccount token (concept-mastery.learningEvents.auth.mode serviceAc
 a Logger that requires a credential, so the Logger must accept JWTs, for the audience the token
 is issued for, and its principals must grant the Brain's real ServiceAccount events:read (the
 default entry names the default ServiceAccount; concept-mastery.serviceAccount.name or
-fullnameOverride change it).
+fullnameOverride change it). The names and the principals are computed by the service charts'
+own templates, from their library service-common (loaded with either service chart; this
+check runs only when both are on), each called with that service's values and chart name.
 */}}
 {{- define "learning-analytics.checkBrainCanReadEvents" -}}
 {{- $logger := index .Values "learning-events" }}
@@ -38,10 +40,10 @@ fullnameOverride change it).
 {{- fail (printf "the Brain's token is issued for audience %s, but the Logger accepts %s: set concept-mastery.learningEvents.auth.tokenAudience=%s" $brain.learningEvents.auth.tokenAudience $audience $audience) }}
 {{- end }}
 {{- $brainContext := dict "Values" $brain "Release" .Release "Chart" (dict "Name" "concept-mastery") }}
-{{- $serviceAccount := include "concept-mastery.serviceAccountName" $brainContext }}
+{{- $serviceAccount := include "service-common.serviceAccountName" $brainContext }}
 {{- $subject := printf "system:serviceaccount:%s:%s" .Release.Namespace $serviceAccount }}
 {{- $loggerContext := dict "Values" $logger "Release" .Release "Chart" (dict "Name" "learning-events") "Template" .Template "Capabilities" .Capabilities }}
-{{- $scopes := get (include "learning-events.principalsJson" $loggerContext | fromJson) $subject | default list }}
+{{- $scopes := get (include "service-common.principalsJson" $loggerContext | fromJson) $subject | default list }}
 {{- if not (or (has "events:read" $scopes) (has "admin" $scopes)) }}
 {{- fail (printf "the Brain runs as ServiceAccount %s, which learning-events.auth.principals does not grant events:read: add \"system:serviceaccount:{{ .Release.Namespace }}:%s\": [events:read] to it" $serviceAccount $serviceAccount) }}
 {{- end }}

@@ -1,6 +1,7 @@
 {{/*
-The service's own settings, as the environment variables it validates at boot.
-An empty value is left out, so the service applies its documented default.
+The service's own settings, as the environment variables it validates at boot (service-common's
+deployment adds them to those every service reads). An empty value is left out, so the service
+applies its documented default.
 */}}
 {{- define "learning-events.serviceEnv" -}}
 {{- with .Values.config.eventTypes }}
@@ -19,7 +20,7 @@ An empty value is left out, so the service applies its documented default.
 
 {{/*
 The service's own volumes and their mounts, besides /data, /tmp and the credentials of
-_auth.tpl: none for the Logger.
+service-common's _auth.tpl: none for the Logger.
 */}}
 {{- define "learning-events.serviceVolumes" -}}
 {{- end }}

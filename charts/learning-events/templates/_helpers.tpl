@@ -1,120 +1,15 @@
 {{/*
-Names and labels shared by every template of this chart (the helm create conventions).
+Every object of this chart comes from the library chart service-common (charts/service-common):
+its names, labels and templates use this chart's .Chart.Name and values. The templates/*.yaml
+files here are one include each; what differs for the Logger is defined here, in _env.tpl and
+in _networkpolicy.tpl, under the names the library asks for (<chart>.nickname,
+<chart>.serviceEnv, <chart>.serviceVolumes, <chart>.serviceVolumeMounts,
+<chart>.networkPolicyPeers, <chart>.networkPolicyEgress).
 */}}
 
 {{/*
-The chart name, or nameOverride. Used for the app.kubernetes.io/name label.
+What the rendered comments call this service.
 */}}
-{{- define "learning-events.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{/*
-The fully qualified name of every object. Truncated at 63 characters because some
-Kubernetes name fields (DNS labels) are limited to that. When the release name already
-contains the chart name, the release name alone is used.
-*/}}
-{{- define "learning-events.fullname" -}}
-{{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := default .Chart.Name .Values.nameOverride }}
-{{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{/*
-Chart name and version, for the helm.sh/chart label.
-*/}}
-{{- define "learning-events.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{/*
-Labels on every object.
-*/}}
-{{- define "learning-events.labels" -}}
-helm.sh/chart: {{ include "learning-events.chart" . }}
-{{ include "learning-events.selectorLabels" . }}
-{{- if .Chart.AppVersion }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-{{- end }}
-app.kubernetes.io/part-of: learning-analytics
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-{{- end }}
-
-{{/*
-Selector labels: only name and instance, so that they never change across upgrades
-(a Deployment's selector is immutable).
-*/}}
-{{- define "learning-events.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "learning-events.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-{{- end }}
-
-{{/*
-Labels of the `helm test` Pod. Its name label differs from the workload's, so the
-Service (which selects name + instance) never routes traffic to it.
-*/}}
-{{- define "learning-events.testLabels" -}}
-helm.sh/chart: {{ include "learning-events.chart" . }}
-app.kubernetes.io/name: {{ include "learning-events.name" . }}-test
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: helm-test
-app.kubernetes.io/part-of: learning-analytics
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-{{- end }}
-
-{{/*
-The ServiceAccount the Pod runs as.
-*/}}
-{{- define "learning-events.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create }}
-{{- default (include "learning-events.fullname" .) .Values.serviceAccount.name }}
-{{- else }}
-{{- default "default" .Values.serviceAccount.name }}
-{{- end }}
-{{- end }}
-
-{{/*
-The container image: repository and tag, the tag defaulting to the chart's appVersion.
-*/}}
-{{- define "learning-events.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
-{{- end }}
-
-{{/*
-The PersistentVolumeClaim holding the database: an existing one, or the chart's own.
-*/}}
-{{- define "learning-events.claimName" -}}
-{{- .Values.persistence.existingClaim | default (include "learning-events.fullname" .) }}
-{{- end }}
-
-{{/*
-The shutdown budget must fit in the grace period: Kubernetes runs the preStop hook, then
-sends SIGTERM, and kills the container with SIGKILL once terminationGracePeriodSeconds have
-passed since the start of termination. Fail the render rather than ship a budget that
-lets Kubernetes kill the service halfway through its shutdown.
-*/}}
-{{- define "learning-events.checkShutdownBudget" -}}
-{{- $s := .Values.shutdown }}
-{{- if ge (add $s.preStopSleepSeconds $s.appTimeoutSeconds) (int $s.terminationGracePeriodSeconds) }}
-{{- fail (printf "shutdown budget: preStopSleepSeconds (%d) + appTimeoutSeconds (%d) must be less than terminationGracePeriodSeconds (%d)" (int $s.preStopSleepSeconds) (int $s.appTimeoutSeconds) (int $s.terminationGracePeriodSeconds)) }}
-{{- end }}
-{{- end }}
-
-{{/*
-OTEL_RESOURCE_ATTRIBUTES: where the telemetry comes from. $(POD_NAMESPACE) and $(POD_NAME)
-are expanded by Kubernetes from the downward-API variables defined before it.
-*/}}
-{{- define "learning-events.otelResourceAttributes" -}}
-{{- $attributes := list "k8s.namespace.name=$(POD_NAMESPACE)" "k8s.pod.name=$(POD_NAME)" (printf "k8s.deployment.name=%s" (include "learning-events.fullname" .)) (printf "k8s.container.name=%s" .Chart.Name) }}
-{{- range $key, $value := .Values.otel.resourceAttributes }}
-{{- $attributes = append $attributes (printf "%s=%s" $key $value) }}
-{{- end }}
-{{- join "," $attributes }}
+{{- define "learning-events.nickname" -}}
+Logger
 {{- end }}

@@ -1,55 +1,25 @@
 {{/*
-The parts of the NetworkPolicy both services share (networkpolicy.yaml adds each service's own
-peers): Prometheus among the admitted clients, and the egress rules.
+The Logger's own parts of the NetworkPolicy (service-common.networkPolicy renders the rest).
 */}}
 
 {{/*
-Prometheus, scraping /metrics on the http port (networkPolicy.prometheus).
+Admitted besides the release's `helm test` Pod, Prometheus and networkPolicy.allowedClients:
+the Brain.
 */}}
-{{- define "learning-events.prometheusPeer" -}}
-{{- with .Values.networkPolicy.prometheus }}
-{{- if .enabled }}
-# Prometheus, scraping /metrics.
+{{- define "learning-events.networkPolicyPeers" -}}
+{{- if .Values.networkPolicy.allowConceptMastery }}
+# The Brain (concept-mastery) in this namespace{{ if .Values.networkPolicy.conceptMasterySameRelease }}, of this release{{ end }}.
 - podSelector:
-    {{- toYaml .podSelector | nindent 4 }}
-  {{- if kindIs "map" .namespaceSelector }}
-  namespaceSelector: {{- if .namespaceSelector }}{{ toYaml .namespaceSelector | nindent 4 }}{{ else }} {}{{ end }}
-  {{- end }}
-{{- end }}
+    matchLabels:
+      app.kubernetes.io/name: concept-mastery
+      {{- if .Values.networkPolicy.conceptMasterySameRelease }}
+      app.kubernetes.io/instance: {{ .Release.Name }}
+      {{- end }}
 {{- end }}
 {{- end }}
 
 {{/*
-The egress rules every service needs: DNS, the API server while the JWKS comes from it (by
-address: a policy sees the endpoints behind the kubernetes Service, not its ClusterIP), and
-networkPolicy.egress.extraRules.
+Egress besides DNS, the API server and networkPolicy.egress.extraRules: none for the Logger.
 */}}
-{{- define "learning-events.egressRules" -}}
-{{- $egress := .Values.networkPolicy.egress }}
-{{- with $egress.dnsPeers }}
-# DNS.
-- to:
-    {{- toYaml . | nindent 4 }}
-  ports:
-    - port: 53
-      protocol: UDP
-    - port: 53
-      protocol: TCP
-{{- end }}
-{{- if include "learning-events.jwksFromCluster" . }}
-# The API server, for the JWKS.
-- to:
-    {{- range $egress.apiServerCidrs }}
-    - ipBlock:
-        cidr: {{ . }}
-    {{- end }}
-  ports:
-    {{- range $egress.apiServerPorts }}
-    - port: {{ . }}
-      protocol: TCP
-    {{- end }}
-{{- end }}
-{{- with $egress.extraRules }}
-{{ toYaml . }}
-{{- end }}
+{{- define "learning-events.networkPolicyEgress" -}}
 {{- end }}

@@ -2,21 +2,21 @@
 Authentication (the service's AUTH_* variables): the environment, the volumes holding the
 credentials' files, and the checks that stop a render the service would refuse at boot. The
 defaults accept this cluster's ServiceAccount tokens: the JWKS comes from the API server, over
-the cluster CA, with the Pod's own token, which the ClusterRoleBinding (clusterrolebinding.yaml)
-allows to read it.
+the cluster CA, with the Pod's own token, which the ClusterRoleBinding
+(service-common.clusterRoleBinding) allows to read it.
 */}}
 
 {{/*
 Where the kubelet mounts a Pod's ServiceAccount credentials (token, ca.crt, namespace).
 */}}
-{{- define "concept-mastery.serviceAccountDir" -}}
+{{- define "service-common.serviceAccountDir" -}}
 /var/run/secrets/kubernetes.io/serviceaccount
 {{- end }}
 
 {{/*
 "true" when the service checks JWTs: auth required and auth.jwt enabled.
 */}}
-{{- define "concept-mastery.jwtEnabled" -}}
+{{- define "service-common.jwtEnabled" -}}
 {{- if and (eq .Values.auth.mode "required") .Values.auth.jwt.enabled }}true{{ end }}
 {{- end }}
 
@@ -24,8 +24,8 @@ Where the kubelet mounts a Pod's ServiceAccount credentials (token, ca.crt, name
 "true" when the JWKS (or the discovery document, without jwksUrl) is on the API server, through
 its in-cluster Service name (kubernetes, kubernetes.default, kubernetes.default.svc[.<domain>]).
 */}}
-{{- define "concept-mastery.jwksFromCluster" -}}
-{{- if include "concept-mastery.jwtEnabled" . }}
+{{- define "service-common.jwksFromCluster" -}}
+{{- if include "service-common.jwtEnabled" . }}
 {{- $url := .Values.auth.jwt.jwksUrl | default .Values.auth.jwt.issuer }}
 {{- if regexMatch "^kubernetes(\\.default(\\.svc(\\..+)?)?)?$" (urlParse $url).hostname }}true{{ end }}
 {{- end }}
@@ -35,10 +35,10 @@ its in-cluster Service name (kubernetes, kubernetes.default, kubernetes.default.
 "true" when the chart mounts the Pod's ServiceAccount token and CA itself: the JWKS fetch reads
 one of them, and with automountToken false Kubernetes does not mount them.
 */}}
-{{- define "concept-mastery.mountsServiceAccountFiles" -}}
-{{- $prefix := printf "%s/" (include "concept-mastery.serviceAccountDir" .) }}
+{{- define "service-common.mountsServiceAccountFiles" -}}
+{{- $prefix := printf "%s/" (include "service-common.serviceAccountDir" .) }}
 {{- $jwt := .Values.auth.jwt }}
-{{- if and (include "concept-mastery.jwtEnabled" .) (not .Values.serviceAccount.automountToken) (or (hasPrefix $prefix $jwt.caFile) (hasPrefix $prefix $jwt.tokenFile)) }}true{{ end }}
+{{- if and (include "service-common.jwtEnabled" .) (not .Values.serviceAccount.automountToken) (or (hasPrefix $prefix $jwt.caFile) (hasPrefix $prefix $jwt.tokenFile)) }}true{{ end }}
 {{- end }}
 
 {{/*
@@ -46,7 +46,7 @@ The principals file: each subject of auth.principals rendered as a template (so 
 the release's namespace), with its scopes; subjects that render alike share their scopes.
 Helm values cannot refer to the release, which is why the keys are templates.
 */}}
-{{- define "concept-mastery.principalsJson" -}}
+{{- define "service-common.principalsJson" -}}
 {{- $principals := dict }}
 {{- range $subject, $scopes := .Values.auth.principals }}
 {{- if $scopes }}
@@ -60,14 +60,14 @@ Helm values cannot refer to the release, which is why the keys are templates.
 {{/*
 "true" when the Pod gets a principals file: JWTs are checked and some subject has scopes.
 */}}
-{{- define "concept-mastery.principalsEnabled" -}}
-{{- if and (include "concept-mastery.jwtEnabled" .) (ne (include "concept-mastery.principalsJson" .) "{}") }}true{{ end }}
+{{- define "service-common.principalsEnabled" -}}
+{{- if and (include "service-common.jwtEnabled" .) (ne (include "service-common.principalsJson" .) "{}") }}true{{ end }}
 {{- end }}
 
 {{/*
 "true" when the Pod mounts the API keys Secret.
 */}}
-{{- define "concept-mastery.apiKeysEnabled" -}}
+{{- define "service-common.apiKeysEnabled" -}}
 {{- if and (eq .Values.auth.mode "required") .Values.auth.apiKeys.existingSecret }}true{{ end }}
 {{- end }}
 
@@ -75,15 +75,15 @@ Helm values cannot refer to the release, which is why the keys are templates.
 Stops the render where the service would stop at boot, or where a setting would leak the Pod's
 token or cut the service off from its JWKS.
 */}}
-{{- define "concept-mastery.checkAuth" -}}
+{{- define "service-common.checkAuth" -}}
 {{- $auth := .Values.auth }}
 {{- if and (eq $auth.mode "required") (not $auth.jwt.enabled) (not $auth.apiKeys.existingSecret) }}
 {{- fail "auth.mode is required but the service would accept no credential: enable auth.jwt, set auth.apiKeys.existingSecret, or set auth.mode=off" }}
 {{- end }}
-{{- if and (include "concept-mastery.jwtEnabled" .) $auth.jwt.tokenFile (not (include "concept-mastery.jwksFromCluster" .)) }}
+{{- if and (include "service-common.jwtEnabled" .) $auth.jwt.tokenFile (not (include "service-common.jwksFromCluster" .)) }}
 {{- fail (printf "auth.jwt.tokenFile would send the Pod's token to %s, which is not the cluster's API server: set auth.jwt.tokenFile=\"\" for an issuer outside the cluster" (urlParse ($auth.jwt.jwksUrl | default $auth.jwt.issuer)).hostname) }}
 {{- end }}
-{{- if and .Values.networkPolicy.enabled .Values.networkPolicy.egress.enabled (include "concept-mastery.jwksFromCluster" .) (not .Values.networkPolicy.egress.apiServerCidrs) }}
+{{- if and .Values.networkPolicy.enabled .Values.networkPolicy.egress.enabled (include "service-common.jwksFromCluster" .) (not .Values.networkPolicy.egress.apiServerCidrs) }}
 {{- fail "networkPolicy.egress.enabled blocks the JWKS fetch from the API server: list the API server's addresses in networkPolicy.egress.apiServerCidrs (kubectl get endpoints kubernetes --namespace default)" }}
 {{- end }}
 {{- end }}
@@ -91,10 +91,10 @@ token or cut the service off from its JWKS.
 {{/*
 The AUTH_* variables; an empty setting is left out, so the service applies its default.
 */}}
-{{- define "concept-mastery.authEnv" -}}
+{{- define "service-common.authEnv" -}}
 - name: AUTH_MODE
   value: {{ .Values.auth.mode | quote }}
-{{- if include "concept-mastery.jwtEnabled" . }}
+{{- if include "service-common.jwtEnabled" . }}
 {{- with .Values.auth.jwt }}
 - name: AUTH_JWT_ISSUER
   value: {{ .issuer | quote }}
@@ -116,11 +116,11 @@ The AUTH_* variables; an empty setting is left out, so the service applies its d
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if include "concept-mastery.apiKeysEnabled" . }}
+{{- if include "service-common.apiKeysEnabled" . }}
 - name: AUTH_API_KEYS_FILE
   value: "/etc/{{ .Chart.Name }}/api-keys/api-keys.json"
 {{- end }}
-{{- if include "concept-mastery.principalsEnabled" . }}
+{{- if include "service-common.principalsEnabled" . }}
 - name: AUTH_PRINCIPALS_FILE
   value: "/etc/{{ .Chart.Name }}/principals/principals.json"
 {{- end }}
@@ -129,8 +129,8 @@ The AUTH_* variables; an empty setting is left out, so the service applies its d
 {{/*
 The volumes of the credentials' files.
 */}}
-{{- define "concept-mastery.authVolumes" -}}
-{{- if include "concept-mastery.mountsServiceAccountFiles" . }}
+{{- define "service-common.authVolumes" -}}
+{{- if include "service-common.mountsServiceAccountFiles" . }}
 # The files Kubernetes mounts with automountServiceAccountToken, for this container only: the
 # token (audience: the API server) the JWKS fetch sends, and the cluster CA it trusts.
 - name: kube-api-access
@@ -150,7 +150,7 @@ The volumes of the credentials' files.
               fieldRef:
                 fieldPath: metadata.namespace
 {{- end }}
-{{- if include "concept-mastery.apiKeysEnabled" . }}
+{{- if include "service-common.apiKeysEnabled" . }}
 - name: api-keys
   secret:
     secretName: {{ .Values.auth.apiKeys.existingSecret }}
@@ -158,10 +158,10 @@ The volumes of the credentials' files.
       - key: {{ .Values.auth.apiKeys.key }}
         path: api-keys.json
 {{- end }}
-{{- if include "concept-mastery.principalsEnabled" . }}
+{{- if include "service-common.principalsEnabled" . }}
 - name: principals
   configMap:
-    name: {{ include "concept-mastery.fullname" . }}-principals
+    name: {{ include "service-common.fullname" . }}-principals
 {{- end }}
 {{- end }}
 
@@ -169,18 +169,18 @@ The volumes of the credentials' files.
 Where the container sees them (read-only; mounted volumes, not subPaths, so that Kubernetes
 updates them in place and the service re-reads them).
 */}}
-{{- define "concept-mastery.authVolumeMounts" -}}
-{{- if include "concept-mastery.mountsServiceAccountFiles" . }}
+{{- define "service-common.authVolumeMounts" -}}
+{{- if include "service-common.mountsServiceAccountFiles" . }}
 - name: kube-api-access
-  mountPath: {{ include "concept-mastery.serviceAccountDir" . }}
+  mountPath: {{ include "service-common.serviceAccountDir" . }}
   readOnly: true
 {{- end }}
-{{- if include "concept-mastery.apiKeysEnabled" . }}
+{{- if include "service-common.apiKeysEnabled" . }}
 - name: api-keys
   mountPath: /etc/{{ .Chart.Name }}/api-keys
   readOnly: true
 {{- end }}
-{{- if include "concept-mastery.principalsEnabled" . }}
+{{- if include "service-common.principalsEnabled" . }}
 - name: principals
   mountPath: /etc/{{ .Chart.Name }}/principals
   readOnly: true
@@ -190,11 +190,11 @@ updates them in place and the service re-reads them).
 {{/*
 NOTES.txt: how a caller outside the cluster gets a credential (into $TOKEN).
 */}}
-{{- define "concept-mastery.authNotes" -}}
+{{- define "service-common.authNotes" -}}
 {{- if eq .Values.auth.mode "required" }}
 Every API route needs a credential carrying its scope (auth.mode=required); /health, /ready and
 /metrics do not.
-{{- if include "concept-mastery.jwksFromCluster" . }}
+{{- if include "service-common.jwksFromCluster" . }}
 A token of a ServiceAccount that auth.principals grants scopes:
   TOKEN=$(kubectl --namespace {{ .Release.Namespace }} create token <serviceaccount> --audience {{ .Values.auth.jwt.audience | default .Chart.Name }})
 {{- else if .Values.auth.jwt.enabled }}
@@ -209,6 +209,6 @@ An API key of the Secret {{ . }}: TOKEN=<id>.<secret>
 {{/*
 NOTES.txt: the curl option that sends the credential.
 */}}
-{{- define "concept-mastery.curlCredential" -}}
+{{- define "service-common.curlCredential" -}}
 {{- if eq .Values.auth.mode "required" }} -H "Authorization: Bearer $TOKEN"{{ end }}
 {{- end }}
