@@ -93,6 +93,7 @@ describe.each(['learning-events', 'concept-mastery'])('dashboards/%s.json', (ser
   });
 
   test('every panel queries the selected datasource, and has a title, a description and a place on the grid', () => {
+    expect(panels.length).toBeGreaterThan(0);
     const ids = new Set();
     for (const panel of panels) {
       expect(ids.has(panel.id)).toBe(false);
@@ -118,7 +119,9 @@ describe.each(['learning-events', 'concept-mastery'])('dashboards/%s.json', (ser
   });
 
   test('every series selector is scoped to the selected namespace and job', () => {
-    for (const { panel, expr } of dashboardTargets(dashboard)) {
+    const targets = dashboardTargets(dashboard);
+    expect(targets.length).toBeGreaterThan(0);
+    for (const { panel, expr } of targets) {
       const selectors = [...expr.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*\{([^}]*)\}/g)].map((match) => match[1]);
       expect(selectors.length).toBeGreaterThan(0);
       for (const selector of selectors) {
@@ -139,18 +142,17 @@ describe.each(['learning-events', 'concept-mastery'])('dashboards/%s.json', (ser
   });
 });
 
-// The metric names are checked against the sources of the services that exist in this checkout
-// (the Brain's once services/concept-mastery exists).
-const servicesPresent = ['learning-events', 'concept-mastery'];
-
-test.each(servicesPresent)('every metric the %s dashboard queries is one the service exposes', async (service) => {
+// The metric names are checked against both services' sources; neither can be left out.
+test.each(['learning-events', 'concept-mastery'])('every metric the %s dashboard queries is one the service exposes', async (service) => {
   const exposed = new Set([
     'up',
     ...(await defaultMetricNames()),
     ...metricsDefinedIn(join(servicePath('common'), 'src')),
     ...metricsDefinedIn(join(servicePath(service), 'src')),
   ]);
-  for (const { panel, expr } of dashboardTargets(dashboardOf(service))) {
+  const targets = dashboardTargets(dashboardOf(service));
+  expect(targets.length).toBeGreaterThan(0);
+  for (const { panel, expr } of targets) {
     for (const metric of selectedMetrics(expr)) {
       expect({ panel, metric, exposed: exposed.has(metric) || exposed.has(baseName(metric)) }).toEqual({ panel, metric, exposed: true });
     }

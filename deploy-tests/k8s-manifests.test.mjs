@@ -19,7 +19,9 @@ async function kubectlKustomize(dir) {
     return (await promisify(execFile)('kubectl', ['kustomize', dir], { maxBuffer: 64 * 1024 * 1024 })).stdout;
   } catch (error) {
     if (error.code === 'ENOENT') {
-      throw new Error('kubectl is not installed: this check needs `kubectl kustomize` (install kubectl, which bundles kustomize)');
+      throw new Error(
+        'kubectl is not installed: this check needs `kubectl kustomize` (scripts/install-test-tools.sh installs kubectl, which bundles kustomize)',
+      );
     }
     throw new Error(`kubectl kustomize ${dir} failed:\n${error.stderr}`);
   }

@@ -192,6 +192,7 @@ describe('the Brain (concept-mastery)', () => {
 describe('deleting the Pods', () => {
   test('runs preStop, then SIGTERM: each process exits 0 within its grace period', async () => {
     const outcomes = await Promise.all(running.map(async (pod) => [pod.container.name, await pod.terminate()]));
+    expect(outcomes.map(([name]) => name).sort()).toEqual(['concept-mastery', 'learning-events']);
     for (const [name, outcome] of outcomes) {
       const pod = pods[name];
       expect({ name, killed: outcome.killed, code: outcome.code }).toEqual({ name, killed: false, code: 0 });

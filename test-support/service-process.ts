@@ -11,6 +11,13 @@ const repoRoot = resolve(fileURLToPath(import.meta.url), '../..');
 
 export type ServiceName = 'learning-events' | 'concept-mastery';
 
+// The services still running when this test process exits (a test that failed before stopping
+// its own): killed then, rather than left running with the test's temp files.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export interface ServiceProcess {
   url: string;
   port: number;
@@ -40,9 +47,21 @@ export async function startService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const exited = new Promise<number | string>((done) => child.once('exit', (code, signal) => done(code ?? signal ?? -1)));
+  running.add(child);
+  const exited = new Promise<number | string>((done) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      done(code ?? signal ?? -1);
+    }),
+  );
   const port = await new Promise<number>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`${service} did not start:\n${output.join('\n')}`)), options.timeoutMs ?? 20_000);
+    // A command that cannot be run (a wrapper such as strace not installed) emits 'error', not 'exit'.
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const hint = err.code === 'ENOENT' ? ` (${command[0]} is not installed: scripts/install-test-tools.sh installs it)` : '';
+      fail(new Error(`${service} could not be started with ${command[0]}: ${err.message}${hint}`));
+    });
     const onLine = (line: string) => {
       output.push(line);
       if (!line.includes('"msg":"listening"')) return;

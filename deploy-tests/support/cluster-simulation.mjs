@@ -24,7 +24,9 @@ async function openssl(args, cwd) {
     await promisify(execFile)('openssl', args, { cwd });
   } catch (error) {
     if (error.code === 'ENOENT')
-      throw new Error('openssl is not installed: the cluster simulation makes its CA and TLS certificate with it');
+      throw new Error(
+        'openssl is not installed: the cluster simulation makes its CA and TLS certificate with it (scripts/install-test-tools.sh installs it)',
+      );
     throw new Error(`openssl ${args.join(' ')} failed:\n${error.stderr}`);
   }
 }

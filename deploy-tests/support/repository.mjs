@@ -11,12 +11,6 @@ export const allCharts = [...serviceCharts, 'learning-analytics'];
 
 export const servicePath = (service) => join(repoRoot, 'services', service);
 
-/**
- * The Brain (services/concept-mastery) is built after the Logger. Checks that run a service
- * run the Brain's part only once its folder exists; a folder that exists but is not built
- * fails them instead.
- */
-
 /** Fails with the command to run when a service has not been compiled. */
 export function assertServiceBuilt(service) {
   const entry = join(servicePath(service), 'dist', 'src', 'main.js');

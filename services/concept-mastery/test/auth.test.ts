@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { request } from '../../../test-support/http.js';
 import { makeTempDir } from '../../../test-support/service-process.js';
 import { TestIssuer, apiKeyFor, replaceFile } from '../../../test-support/token-issuer.js';
-import { eventually, metric, mixedEvents, startStack, type Stack } from './support.js';
+import { eventually, metric, metricReaches, mixedEvents, startStack, type Stack } from './support.js';
 
 const BRAIN = 'system:serviceaccount:learning:concept-mastery';
 const BRAIN_ROTATED = 'system:serviceaccount:learning:concept-mastery-rotated';
@@ -76,7 +76,7 @@ const loggerPrincipalsOf = (route: string) =>
 test("the Brain follows the feed and recomputes with its token file; the Logger logs the Brain's identity", async () => {
   const student = `s-${randomUUID()}`;
   const head = await logAs(student, 30);
-  await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_cursor_seq')) >= head);
+  await metricReaches(stack.brain.url, 'mastery_feed_cursor_seq', '>=', head);
   expect(await masteryOf(student)).toHaveLength(3);
   const recompute = await request(`${stack.brain.url}/mastery/recompute/${student}`, { method: 'POST', headers: asOperator() });
   expect(recompute.status).toBe(200);
@@ -105,8 +105,8 @@ test('a rotated token file is used from the next request on, without a restart',
   replaceFile(`${files.path}/brain-token`, await brainToken(BRAIN_ROTATED));
   const student = `rotated-${randomUUID()}`;
   const head = await logAs(student, 6);
-  await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_cursor_seq')) >= head);
-  await eventually(() => Promise.resolve(loggerPrincipalsOf('/feed').at(-1) === BRAIN_ROTATED));
+  await metricReaches(stack.brain.url, 'mastery_feed_cursor_seq', '>=', head);
+  await eventually(`the Logger to log a /feed request by ${BRAIN_ROTATED}`, () => loggerPrincipalsOf('/feed').at(-1) === BRAIN_ROTATED);
   const recompute = await request(`${stack.brain.url}/mastery/recompute/${student}`, { method: 'POST', headers: asOperator() });
   expect(recompute.status).toBe(200);
   expect(loggerPrincipalsOf('/events/:user_id').at(-1)).toBe(BRAIN_ROTATED);
@@ -115,14 +115,14 @@ test('a rotated token file is used from the next request on, without a restart',
 test("when the Logger revokes the Brain's scope, a recompute answers 502 upstream_refused and stored mastery is untouched", async () => {
   const student = `revoked-${randomUUID()}`;
   const head = await logAs(student, 12);
-  await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_cursor_seq')) >= head);
+  await metricReaches(stack.brain.url, 'mastery_feed_cursor_seq', '>=', head);
   const before = await masteryOf(student);
   expect(before).toHaveLength(3);
 
   const refusedBefore = await metric(stack.brain.url, 'mastery_feed_failures_total{reason="upstream_refused"}');
   replaceFile(`${files.path}/logger-principals.json`, loggerPrincipals([]));
   // The long poll under way was let in before; the consumer's next one is refused.
-  await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_failures_total{reason="upstream_refused"}')) > refusedBefore);
+  await metricReaches(stack.brain.url, 'mastery_feed_failures_total{reason="upstream_refused"}', '>', refusedBefore);
   expect(stack.brain.output.some((line) => line.includes('the Logger refused the feed consumer'))).toBe(true);
   const more = await logAs(student, 6); // not applied while the Brain is refused
 
@@ -135,7 +135,7 @@ test("when the Logger revokes the Brain's scope, a recompute answers 502 upstrea
   expect(await masteryOf(student)).toEqual(before);
 
   replaceFile(`${files.path}/logger-principals.json`, loggerPrincipals(['events:read']));
-  await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_cursor_seq')) >= more);
+  await metricReaches(stack.brain.url, 'mastery_feed_cursor_seq', '>=', more);
   expect(await masteryOf(student)).not.toEqual(before);
 });
 
@@ -155,10 +155,11 @@ describe('every Brain route against every scope, with API keys (a refused reques
     const res = await request(`${brain.logger.url}/events/batch`, {
       json: mixedEvents(student, 12, 2).map((e) => ({ event_id: randomUUID(), ...e })),
     });
-    await eventually(
-      async () =>
-        (await metric(brain.brain.url, 'mastery_feed_cursor_seq')) >=
-        Math.max(...(res.body.items as Array<{ seq: number }>).map((i) => i.seq)),
+    await metricReaches(
+      brain.brain.url,
+      'mastery_feed_cursor_seq',
+      '>=',
+      Math.max(...(res.body.items as Array<{ seq: number }>).map((i) => i.seq)),
     );
   });
   afterAll(async () => {

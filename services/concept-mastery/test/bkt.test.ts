@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from '../../../test-support/http.js';
 import { runNodeScript } from '../../../test-support/node-script.js';
-import { caughtUp, eventually, metric, quiz, startStack, type Stack } from './support.js';
+import { caughtUp, eventually, metric, metricReaches, quiz, startStack, type Stack } from './support.js';
 
 const simulateScript = join(resolve(fileURLToPath(import.meta.url), '../..'), 'dist/src/simulate-cli.js');
 
@@ -82,10 +82,14 @@ test('one fit at a time: it answers 202 with a fit id, a second meanwhile 409; i
   expect((a.status === 409 ? a : b).body.error.code).toBe('conflict');
 
   let fit: any;
-  await eventually(async () => {
-    fit = (await request(`${stack.brain.url}/models/bkt/fits/${started.body.fit_id}`)).body;
-    return fit.status !== 'running';
-  }, 50);
+  await eventually(
+    () => `fit ${started.body.fit_id} to end (last seen: ${JSON.stringify(fit)})`,
+    async () => {
+      fit = (await request(`${stack.brain.url}/models/bkt/fits/${started.body.fit_id}`)).body;
+      return fit.status !== 'running';
+    },
+    { pollMs: 50, timeoutMs: 60_000 },
+  );
   expect(fit).toMatchObject({
     status: 'succeeded',
     version: 1,
@@ -129,11 +133,8 @@ test('GET /models/bkt serves the parameters in force; the fit view keeps the eva
 });
 
 test("every student's BKT record, once derived again with the fit, equals BKT computed independently from their answers", async () => {
-  await eventually(
-    async () =>
-      (await metric(stack.brain.url, 'bkt_rederive_pending_records')) === 0 &&
-      (await metric(stack.brain.url, 'bkt_params_version')) === version,
-  );
+  await metricReaches(stack.brain.url, 'bkt_params_version', '===', version, { timeoutMs: 30_000 });
+  await metricReaches(stack.brain.url, 'bkt_rederive_pending_records', '===', 0, { timeoutMs: 30_000 });
   for (const s of [0, 7, 499]) {
     const student = `sim-1-student-${s}`;
     const timeline = (await request<any[]>(`${stack.logger.url}/events/${student}`)).body;

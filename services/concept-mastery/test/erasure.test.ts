@@ -105,7 +105,11 @@ test('an erasure while the Brain is down is applied when it comes back', async (
   await stack.brain.kill('SIGKILL');
   expect((await erase(`${logger.url}/events/${encodeURIComponent(student)}`)).body.events_deleted).toBe(30);
   await stack.restartBrain('SIGKILL');
-  await eventually(async () => (await request<unknown[]>(`${stack.brain.url}/mastery/${encodeURIComponent(student)}`)).body.length === 0);
+  let left: unknown[] = [];
+  await eventually(
+    () => `the restarted Brain to apply the erasure of ${student} (records left: ${left.length})`,
+    async () => (left = (await request<unknown[]>(`${stack.brain.url}/mastery/${encodeURIComponent(student)}`)).body).length === 0,
+  );
 });
 
 test("DELETE /mastery/{user_id} deletes the Brain's records alone; a recompute rebuilds them from the events", async () => {
@@ -141,11 +145,11 @@ test('each erasure writes one audit log line naming who, which student (as its l
   await erase(`${brain.url}/mastery/${encodeURIComponent(student)}`);
   await erase(`${logger.url}/events/${encodeURIComponent(student)}`);
   // Log lines are written asynchronously: wait for this erasure's.
-  await eventually(() =>
-    Promise.resolve(
+  await eventually(
+    'an erase_student_events audit line from the Logger and an erase_student_mastery one from the Brain',
+    () =>
       audits(logger.output, 'erase_student_events').length > before[0]! &&
-        audits(brain.output, 'erase_student_mastery').length > before[1]!,
-    ),
+      audits(brain.output, 'erase_student_mastery').length > before[1]!,
   );
   for (const [lines, action, count] of [
     [logger.output, 'erase_student_events', { events_deleted: 5 }],

@@ -2,14 +2,15 @@
 // feed has unconsumed events, and (through a fake upstream in front of the real Logger) a 503
 // then success, a 429 with Retry-After, a stall past the timeout, garbage, and a 4xx. Each failed
 // recompute answers the common error body and leaves the stored mastery as it was.
+import Database from 'better-sqlite3';
 import { request } from '../../../test-support/http.js';
 import { startService } from '../../../test-support/service-process.js';
 import {
   caughtUp,
-  eventually,
   expectedRecords,
   logEvents,
   metric,
+  metricReaches,
   mixedEvents,
   readMastery,
   startFakeUpstream,
@@ -34,7 +35,7 @@ test('the Logger SIGKILLed during a recompute: 503, stored mastery untouched; th
     const okBefore = await metric(stack.brain.url, clientOk);
 
     const pending = recompute(stack.brain.url, user);
-    await eventually(async () => (await metric(stack.brain.url, clientOk)) >= okBefore + 3, 5);
+    await metricReaches(stack.brain.url, clientOk, '>=', okBefore + 3, { pollMs: 5 });
     await stack.logger.kill('SIGKILL');
     const res = await pending;
     expect(res.status).toBe(503);
@@ -55,6 +56,16 @@ test('the Logger SIGKILLed during a recompute: 503, stored mastery untouched; th
 
 function loggerDatabase(stack: { brainEnv: Record<string, string> }): string {
   return stack.brainEnv.DATABASE_URL!.replace(/mastery\.db$/, 'events.db');
+}
+
+/** The feed cursor the Brain has committed to its database, read from the file (the Brain may be dead). */
+function committedCursor(stack: { brainEnv: Record<string, string> }): number {
+  const db = new Database(stack.brainEnv.DATABASE_URL!.replace(/^sqlite:/, ''), { readonly: true });
+  try {
+    return Number((db.prepare('select after_seq from feed_cursor where id = 1').get() as { after_seq: number }).after_seq);
+  } finally {
+    db.close();
+  }
 }
 
 describe('through a fake upstream in front of the real Logger', () => {
@@ -191,11 +202,7 @@ describe('through a fake upstream in front of the real Logger', () => {
     fake.script.push({ status: 200, body: JSON.stringify([other]), headers: { link: next } }, 'stall');
     const res = await recompute(stack.brain.url, user);
     expect(res.status).toBe(502);
-    await eventually(
-      async () => (await metric(stack.brain.url, 'learning_events_client_requests_total{status="aborted"}')) === 1,
-      25,
-      5000,
-    );
+    await metricReaches(stack.brain.url, 'learning_events_client_requests_total{status="aborted"}', '===', 1, { timeoutMs: 5000 });
     expect(await metric(stack.brain.url, 'learning_events_client_requests_total{status="timeout"}')).toBe(0);
     expect(fake.seen[0]!.url).toBe(`/events/${user}?limit=50`);
     await expectUntouched(before);
@@ -226,7 +233,7 @@ test('the Logger unreachable from the start: recompute 503, /health and reads st
     expect((await request(`${stack.brain.url}/ready`)).status).toBe(200);
     expect((await request(`${stack.brain.url}/mastery/anyone`)).body).toEqual([]);
     // The feed cannot be read: the lag in seconds grows instead of showing the last good value.
-    await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_lag_seconds')) >= 0.5, 5);
+    await metricReaches(stack.brain.url, 'mastery_feed_lag_seconds', '>=', 0.5, { pollMs: 5 });
   } finally {
     await stack.stop();
   }
@@ -240,9 +247,18 @@ test('the Brain SIGKILLed while the feed has unconsumed events: nothing lost, no
       stack.logger.url,
       users.flatMap((u) => mixedEvents(u, 700, 4)),
     );
+    const firstHead = Math.max(...first.map((e) => e.seq));
     // Kill it mid-way through applying them (pages of 10 events, one transaction each).
-    await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_cursor_seq')) > 0, 5);
+    await metricReaches(stack.brain.url, 'mastery_feed_cursor_seq', '>', 0, { pollMs: 5 });
     await stack.brain.kill('SIGKILL');
+    // The kill really landed mid-feed: the cursor the Brain had committed is past the first page
+    // and short of the events the Logger had acknowledged, so some were in flight.
+    const cursorAtKill = committedCursor(stack);
+    if (!(cursorAtKill > 0 && cursorAtKill < firstHead)) {
+      throw new Error(
+        `the SIGKILL did not land mid-feed: the Brain had committed its cursor at ${cursorAtKill} of ${firstHead} acknowledged events`,
+      );
+    }
     // More events while it is down.
     const second = await logEvents(
       stack.logger.url,
@@ -274,7 +290,7 @@ test('the consumer backs off while the Logger is down and catches up when it ret
     const port = stack.logger.port;
     await stack.logger.kill('SIGKILL');
     const failures = 'learning_events_client_requests_total{status="network_error"}';
-    await eventually(async () => (await metric(stack.brain.url, failures)) >= 3);
+    await metricReaches(stack.brain.url, failures, '>=', 3);
     stack.logger = await startService('learning-events', { DATABASE_URL: loggerDatabase(stack) }, { port });
     const after = await logEvents(stack.logger.url, mixedEvents(user, 50, 2, 50));
     await caughtUp(stack.brain.url, after[after.length - 1]!.seq);

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { request } from '../../../test-support/http.js';
 import { makeTempDir, startService } from '../../../test-support/service-process.js';
-import { caughtUp, eventually, logEvents, metric, quiz, startFakeUpstream, startStack } from './support.js';
+import { caughtUp, eventually, logEvents, metric, metricReaches, quiz, startFakeUpstream, startStack } from './support.js';
 
 test('an event the consumer cannot use is set aside as a dead letter; the events around it are applied', async () => {
   let fake!: Awaited<ReturnType<typeof startFakeUpstream>>;
@@ -27,7 +27,9 @@ test('an event the consumer cannot use is set aside as a dead letter; the events
     expect(await attempts('dl-b')).toEqual([]);
     expect(await attempts('dl-c')).toEqual([1]);
     expect(await metric(stack.brain.url, 'mastery_feed_dead_letters_total')).toBe(1);
-    await eventually(() => Promise.resolve(stack.brain.output.some((line) => line.includes('set aside as a dead letter'))));
+    await eventually("the Brain's log line 'set aside as a dead letter'", () =>
+      stack.brain.output.some((line) => line.includes('set aside as a dead letter')),
+    );
     const line = JSON.parse(stack.brain.output.find((l) => l.includes('set aside as a dead letter'))!);
     expect(line).toMatchObject({ level: 'warn', seq: 2, reason: expect.stringContaining('/user_id') });
 
@@ -60,9 +62,9 @@ test('a Logger whose head falls below the cursor raises mastery_feed_head_behind
     const port = stack.logger.port;
     await stack.logger.kill('SIGTERM');
     stack.logger = await startService('learning-events', { DATABASE_URL: `sqlite:${fresh.path}/events.db` }, { port });
-    await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_head_behind_cursor')) === 1);
+    await metricReaches(stack.brain.url, 'mastery_feed_head_behind_cursor', '===', 1);
     const polls = await metric(stack.brain.url, 'learning_events_client_requests_total{status="200"}');
-    await eventually(async () => (await metric(stack.brain.url, 'learning_events_client_requests_total{status="200"}')) >= polls + 3);
+    await metricReaches(stack.brain.url, 'learning_events_client_requests_total{status="200"}', '>=', polls + 3);
     const errors = stack.brain.output.filter((line) => line.includes("the Logger's head is behind the feed cursor"));
     expect(errors).toHaveLength(1);
     expect(JSON.parse(errors[0]!)).toMatchObject({ level: 'error', after_seq: 5, head_seq: 0 });
@@ -71,9 +73,9 @@ test('a Logger whose head falls below the cursor raises mastery_feed_head_behind
       stack.logger.url,
       [1, 2, 3, 4, 5, 6].map((i) => quiz(`hb-new-${i}`, 'c', { score: 80 })),
     );
-    await eventually(async () => (await metric(stack.brain.url, 'mastery_feed_head_behind_cursor')) === 0);
-    await eventually(() =>
-      Promise.resolve(stack.brain.output.some((line) => line.includes("the Logger's head is past the feed cursor again"))),
+    await metricReaches(stack.brain.url, 'mastery_feed_head_behind_cursor', '===', 0);
+    await eventually("the Brain's log line 'the Logger's head is past the feed cursor again'", () =>
+      stack.brain.output.some((line) => line.includes("the Logger's head is past the feed cursor again")),
     );
   } finally {
     await stack.stop();

@@ -43,7 +43,7 @@ test('beyond RECOMPUTE_CONCURRENCY a recompute is refused with 503 and Retry-Aft
   const seenBefore = fake.seen.length;
   fake.script.push('stall', 'stall');
   const held = [recompute(), recompute()];
-  await eventually(() => Promise.resolve(fake.seen.length === seenBefore + 2));
+  await eventually('both recomputes to reach the fake Logger', () => fake.seen.length === seenBefore + 2);
 
   const refused = await recompute();
   expect(refused).toEqual({
@@ -69,12 +69,17 @@ test('a caller that goes away cancels the recompute: the request to the Logger i
   fake.script.push('stall');
   const caller = new AbortController();
   const pending = recompute(caller.signal).catch((err: Error) => err.name);
-  await eventually(() => Promise.resolve(fake.seen.length === seenBefore + 1 && fake.stalled.length === stalledBefore + 1));
+  await eventually(
+    'the recompute to reach the fake Logger and be stalled there',
+    () => fake.seen.length === seenBefore + 1 && fake.stalled.length === stalledBefore + 1,
+  );
   caller.abort();
   expect(await pending).toBe('AbortError');
   const held = fake.stalled.at(-1)!;
-  await eventually(() => Promise.resolve(held.socket === null || held.socket.destroyed));
-  await eventually(() => Promise.resolve(stack.brain.output.some((line) => line.includes('recompute cancelled: the caller went away'))));
+  await eventually('the Brain to close its stalled request to the Logger', () => held.socket === null || held.socket.destroyed);
+  await eventually("the Brain's log line 'recompute cancelled: the caller went away'", () =>
+    stack.brain.output.some((line) => line.includes('recompute cancelled: the caller went away')),
+  );
   expect((await request(`${stack.brain.url}/mastery/${user}`)).body).toEqual(before);
   expect((await recompute()).status).toBe(200);
   expect((await request(`${stack.brain.url}/mastery/${user}`)).body).not.toEqual(before);

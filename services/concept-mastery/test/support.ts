@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { makeTempDir, startService, type ServiceProcess } from '../../../test-support/service-process.js';
 import { request } from '../../../test-support/http.js';
-import { eventually, metric } from '../../../test-support/polling.js';
+import { eventually, metric, metricReaches } from '../../../test-support/polling.js';
 
-export { eventually, metric };
+export { eventually, metric, metricReaches };
 
 export interface Stack {
   logger: ServiceProcess;
@@ -156,9 +156,9 @@ export async function readMastery(brainUrl: string, userId: string, keep: { last
   return res.body.map(({ updated_at: _u, last_event_at, ...rest }) => (keep.lastEventAt ? { ...rest, last_event_at } : rest));
 }
 
-/** Waits until the Brain's consumer has applied the feed up to `seq`. */
+/** Waits until the Brain's consumer has applied the feed up to `seq` (30 s: large feeds take a while). */
 export function caughtUp(brainUrl: string, seq: number): Promise<void> {
-  return eventually(async () => (await metric(brainUrl, 'mastery_feed_cursor_seq')) >= seq);
+  return metricReaches(brainUrl, 'mastery_feed_cursor_seq', '>=', seq, { timeoutMs: 30_000 });
 }
 
 export type FakeBehaviour = 'forward' | 'stall' | { status: number; body?: string; headers?: Record<string, string> };

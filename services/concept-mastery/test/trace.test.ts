@@ -92,12 +92,16 @@ test('a recompute is one trace: Brain server -> client span per attempt -> Logge
           attribute(s, 'db.system', 'db.system.name'),
       );
     // Spans arrive in batches from two processes; wait until the whole chain is in.
-    await eventually(() => {
-      const root = brainServer();
-      if (!root) return Promise.resolve(false);
-      const loggerServer = spans.find((s) => s.service === 'learning-events' && s.kind === SERVER && s.traceId === root.traceId);
-      return Promise.resolve(loggerServer !== undefined && loggerDbSpans(loggerServer).length > 0);
-    }, 100);
+    await eventually(
+      () => `the Brain's server span, the Logger's server span in its trace, and a database span under it (${spans.length} spans received)`,
+      () => {
+        const root = brainServer();
+        if (!root) return false;
+        const loggerServer = spans.find((s) => s.service === 'learning-events' && s.kind === SERVER && s.traceId === root.traceId);
+        return loggerServer !== undefined && loggerDbSpans(loggerServer).length > 0;
+      },
+      { pollMs: 100 },
+    );
 
     const root = brainServer()!;
     expect(root.parentSpanId || undefined).toBeUndefined();

@@ -58,9 +58,9 @@ function logLines(logger: LoggerUnderTest): any[] {
 /** The log line `msg` of the request `requestId`, once it has been written. */
 async function logLineOf(logger: LoggerUnderTest, requestId: string, msg: string): Promise<any> {
   let found: any;
-  await eventually(() => {
+  await eventually(`the log line "${msg}" of request ${requestId}`, () => {
     found = logLines(logger).find((l) => l.request_id === requestId && l.msg === msg);
-    return Promise.resolve(found !== undefined);
+    return found !== undefined;
   });
   return found;
 }
@@ -477,13 +477,13 @@ describe('a key the Logger has not fetched yet', () => {
     expect(res.body.error.code).toBe('unauthenticated');
     expect(await failures(logger, 'unknown_key')).toBe(before + 1);
     await eventually(
+      () => `the Logger to fetch the JWKS again for the unknown kid (fetches so far: ${issuer.jwksFetches})`,
       async () => {
         const again = await send(logger, 'POST', '/events', { authorization, json: quiz('unknown-kid', 'c') });
         expect(again.status).toBe(401);
         return issuer.jwksFetches > 1;
       },
-      250,
-      60_000,
+      { pollMs: 250, timeoutMs: 60_000 },
     );
     const check = await send(logger, 'GET', '/events/unknown-kid', { authorization: admin.bearer });
     expect(check.body).toEqual([]);
@@ -496,13 +496,13 @@ describe('a key the Logger has not fetched yet', () => {
     issuer.publish(newKey);
     const authorization = `Bearer ${await issuer.sign('writer', {}, { key: newKey })}`;
     await eventually(
+      () => `a token signed with the newly published key to be accepted (JWKS fetches so far: ${issuer.jwksFetches})`,
       async () => {
         const res = await send(logger, 'POST', '/events', { authorization, json: quiz('rotated', 'c') });
         expect([201, 401]).toContain(res.status);
         return res.status === 201;
       },
-      250,
-      60_000,
+      { pollMs: 250, timeoutMs: 60_000 },
     );
     expect(issuer.jwksFetches).toBe(2);
     const old = await send(logger, 'POST', '/events', {

@@ -40,6 +40,7 @@ test('a backup taken while events arrive restores to a consistent state; the Log
   writing = false;
   await writer;
   expect(result).toMatchObject({ code: 0, stderr: '' });
+  expect(during).toBeGreaterThan(0); // batches did arrive while the backup ran
   expect(JSON.parse(result.stdout)).toMatchObject({ backup, pages: expect.any(Number) });
   await post('after', 20);
 

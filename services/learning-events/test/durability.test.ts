@@ -2,37 +2,54 @@
 // in-flight requests finish, readiness fails, exit 0).
 import { request as httpRequest } from 'node:http';
 import { request } from '../../../test-support/http.js';
+import { eventually } from '../../../test-support/polling.js';
 import { allStoredEvents, quiz, startLogger, type LoggerUnderTest } from './support.js';
 
 let logger: LoggerUnderTest;
 beforeEach(async () => (logger = await startLogger()));
 afterEach(() => logger.stop());
 
-/** Posts events from `concurrency` loops until `stopAfter` acks, then keeps going until told to stop; returns acked ids. */
+/** Posts events from `concurrency` loops until told to stop; returns the acked ids, and how many POSTs await an answer. */
 function loadUntil(url: string, concurrency: number, shouldStop: () => boolean) {
   const acked: string[] = [];
+  const load = { acked, inFlight: 0, done: Promise.resolve() };
   let attempts = 0;
   const loops = Array.from({ length: concurrency }, async (_, loop) => {
     while (!shouldStop()) {
       attempts += 1;
+      load.inFlight += 1;
       try {
         const res = await request(`${url}/events`, { json: quiz(`load-${loop}`, 'c', { score: attempts % 100 }) });
         if (res.status === 201) acked.push(res.body.event_id);
       } catch {
         return; // connection refused or reset: the server is gone
+      } finally {
+        load.inFlight -= 1;
       }
     }
   });
-  return { acked, done: Promise.all(loops) };
+  load.done = Promise.all(loops).then(() => undefined);
+  return load;
 }
+
+/** Waits until `count` POSTs were acknowledged (201), failing with how many were if they are not. */
+const acknowledged = (load: { acked: string[] }, count: number) =>
+  eventually(
+    () => `${count} acknowledged POSTs (${load.acked.length} so far)`,
+    () => load.acked.length >= count,
+    { pollMs: 5 },
+  );
 
 test('SIGKILL during a few hundred concurrent POSTs loses no acknowledged event', async () => {
   let killed = false;
   const load = loadUntil(logger.url, 50, () => killed);
-  while (load.acked.length < 300) await new Promise((r) => setTimeout(r, 5));
+  await acknowledged(load, 300);
+  // The kill lands under load: POSTs sent and not yet answered, whose commits it may cut short.
+  const inFlightAtKill = load.inFlight;
   await logger.service.kill('SIGKILL');
   killed = true;
   await load.done;
+  expect(inFlightAtKill).toBeGreaterThan(0);
   const acked = [...load.acked];
   expect(acked.length).toBeGreaterThanOrEqual(300);
 
@@ -45,12 +62,14 @@ test('SIGKILL during a few hundred concurrent POSTs loses no acknowledged event'
 test('SIGTERM under load: exit 0, every acknowledged event kept', async () => {
   let stopped = false;
   const load = loadUntil(logger.url, 32, () => stopped);
-  while (load.acked.length < 200) await new Promise((r) => setTimeout(r, 5));
+  await acknowledged(load, 200);
+  const inFlightAtStop = load.inFlight;
   const exit = logger.service.kill('SIGTERM');
   expect(await exit).toBe(0);
   stopped = true;
   await load.done;
   expect(logger.service.output.join('\n')).toContain('"clean":true');
+  expect(inFlightAtStop).toBeGreaterThan(0);
 
   await logger.restart();
   const stored = new Set((await allStoredEvents(logger.url)).map((e) => e.event_id));

@@ -21,6 +21,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  if (logger === undefined) return dir.remove(); // it did not start: beforeAll's error says why
   // Signalled, strace would detach and leave the service running: stop the service itself.
   const { pid } = logger.child;
   const service = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);

@@ -1,14 +1,16 @@
 // What operators rely on: migrations (at start and on their own), configuration checked at boot,
 // probes, metrics, logs with trace ids, the OpenAPI document and its UI.
-import { makeTempDir, runServiceScript, startService } from '../../../test-support/service-process.js';
+import { makeTempDir, runServiceScript, startService, type ServiceProcess } from '../../../test-support/service-process.js';
 import { request } from '../../../test-support/http.js';
 import { quiz, startLogger } from './support.js';
 
 test('migrations: a fresh database is created and migrated; a second start finds nothing to do', async () => {
   const dir = makeTempDir();
+  const started: ServiceProcess[] = [];
   try {
     const env = { DATABASE_URL: `sqlite:${dir.path}/nested/dir/events.db` };
     const first = await startService('learning-events', env);
+    started.push(first);
     expect(first.output.join('\n')).toContain('"applied":["001_create_events","002_create_erasures","003_create_write_probe"]');
     expect((await request(`${first.url}/ready`)).status).toBe(200);
     const created = await request(`${first.url}/events`, { json: quiz('m', 'c') });
@@ -16,10 +18,13 @@ test('migrations: a fresh database is created and migrated; a second start finds
     expect(await first.kill('SIGTERM')).toBe(0);
 
     const second = await startService('learning-events', env);
+    started.push(second);
     expect(second.output.join('\n')).toContain('"applied":[]');
     expect((await request(`${second.url}/events/m`)).body).toEqual([created.body]);
     expect(await second.kill('SIGTERM')).toBe(0);
   } finally {
+    // A failed expectation must not leave a Logger running (jest would wait for it at the end).
+    await Promise.all(started.map((service) => service.kill('SIGKILL')));
     dir.remove();
   }
 });
@@ -33,8 +38,11 @@ test('migrations run on their own (npm run migrate)', async () => {
     const again = await runServiceScript('learning-events', 'dist/src/migrate.js', env);
     expect(again).toEqual({ code: 0, output: expect.stringContaining('already up to date') });
     const service = await startService('learning-events', env);
-    expect(service.output.join('\n')).toContain('"applied":[]');
-    await service.kill('SIGTERM');
+    try {
+      expect(service.output.join('\n')).toContain('"applied":[]');
+    } finally {
+      await service.kill('SIGTERM');
+    }
   } finally {
     dir.remove();
   }

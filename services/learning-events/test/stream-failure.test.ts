@@ -70,7 +70,9 @@ test('an error mid-stream aborts the connection, is logged at error and counted;
   expect(result.bytes).toBeLessThan(3000 * pad.length);
 
   expect(await metric(logger.url, 'http_response_stream_errors_total{route="/events/:user_id"}')).toBe(1);
-  await eventually(() => Promise.resolve(logger.service.output.some((line) => line.includes('a streamed answer failed midway'))));
+  await eventually("the Logger's log line 'a streamed answer failed midway'", () =>
+    logger.service.output.some((line) => line.includes('a streamed answer failed midway')),
+  );
   const failure = JSON.parse(logger.service.output.find((line) => line.includes('a streamed answer failed midway'))!);
   expect(failure).toMatchObject({ level: 'error', route: '/events/:user_id', err: { message: expect.stringContaining('no such table') } });
   const line = JSON.parse(

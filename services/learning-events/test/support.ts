@@ -50,6 +50,8 @@ export async function allStoredEvents(url: string): Promise<any[]> {
     expect(page.status).toBe(200);
     events.push(...page.body.events);
     if (page.body.events.length === 0) return events;
+    // A feed whose next_after does not move on would have this loop read the same page forever.
+    if (!(page.body.next_after > after)) throw new Error(`the feed after ${after} served events but next_after ${page.body.next_after}`);
     after = page.body.next_after;
   }
 }

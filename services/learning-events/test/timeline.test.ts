@@ -9,11 +9,13 @@ afterAll(() => logger.stop());
 
 const at = (minute: number) => new Date(Date.UTC(2024, 0, 1, 0, minute)).toISOString();
 
-async function pageThrough(path: string, limit: number, onPage?: (n: number) => Promise<void>) {
+/** Follows the next links from the first page; fails if they lead on past `maxPages` (a cursor that loops). */
+async function pageThrough(path: string, limit: number, onPage?: (n: number) => Promise<void>, maxPages = 200) {
   const seen: any[] = [];
   let next: string | undefined = `${path}${path.includes('?') ? '&' : '?'}limit=${limit}`;
   let pages = 0;
   while (next) {
+    if (pages === maxPages) throw new Error(`${path}: still a next link after ${maxPages} pages of ${limit} (${seen.length} events)`);
     const res: { status: number; body: any[]; headers: Headers } = await request(`${logger.url}${next}`);
     expect(res.status).toBe(200);
     expect(res.body.length).toBeLessThanOrEqual(limit);
@@ -85,11 +87,44 @@ test('paging returns every event exactly once while new (even back-dated) events
   expect((await request(`${logger.url}/events/pager`)).body).toHaveLength(250 + written);
 });
 
-test('filters hold across pages', async () => {
-  const paged = await pageThrough(`/events/pager?concept_id=c3&event_type=quiz_attempt`, 4);
-  const all = (await request(`${logger.url}/events/pager/c3`)).body;
-  expect(paged.map((e) => e.seq)).toEqual(all.map((e: any) => e.seq));
-  expect(paged.every((e) => e.concept_id === 'c3')).toBe(true);
+test('filters hold across pages: event type and concept over interleaved types, each leaving the others out', async () => {
+  const types = ['quiz_attempt', 'video_watched', 'assignment_submitted'];
+  // Types and concepts interleaved, times repeating, so every page of a filtered listing has
+  // events of other types and concepts around it (and ties in time, ordered by seq) to leave out.
+  const batch = Array.from({ length: 90 }, (_, n) => ({
+    user_id: 'mixed-pager',
+    event_type: types[n % 3]!,
+    concept_id: `c${n % 2}`,
+    event_details: { score: n },
+    timestamp: at((n * 7) % 30),
+  }));
+  expect((await request(`${logger.url}/events/batch`, { json: batch })).status).toBe(201);
+  // Expected independently of the service: oldest first, then in batch order (seq order).
+  const expected = (keep: (e: (typeof batch)[number]) => boolean) =>
+    batch
+      .map((e, n) => ({ ...e, n }))
+      .filter(keep)
+      .sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.n - b.n)
+      .map((e) => e.n);
+  const scores = (events: any[]) => events.map((e) => e.event_details.score as number);
+
+  const unfiltered = await pageThrough('/events/mixed-pager', 4);
+  expect(scores(unfiltered)).toEqual(expected(() => true));
+  for (const type of types) {
+    const paged = await pageThrough(`/events/mixed-pager?event_type=${type}`, 4);
+    const leaked = paged.filter((e) => e.event_type !== type).map((e) => `${e.event_type} #${e.event_details.score}`);
+    expect({ event_type: type, leaked }).toEqual({ event_type: type, leaked: [] });
+    expect(scores(paged)).toEqual(expected((e) => e.event_type === type));
+    expect(paged).toHaveLength(30);
+    const streamed = (await request(`${logger.url}/events/mixed-pager?event_type=${type}`)).body;
+    expect(scores(streamed)).toEqual(scores(paged));
+    // With a concept as well, by query and by path.
+    const wanted = expected((e) => e.event_type === type && e.concept_id === 'c1');
+    expect(wanted).toHaveLength(15);
+    expect(scores(await pageThrough(`/events/mixed-pager?concept_id=c1&event_type=${type}`, 4))).toEqual(wanted);
+    expect(scores(await pageThrough(`/events/mixed-pager/c1?event_type=${type}`, 4))).toEqual(wanted);
+  }
+  expect(await pageThrough('/events/mixed-pager?event_type=no_such_type', 4)).toEqual([]);
 });
 
 test('without limit the whole history streams as one JSON array, equal to the paged listing', async () => {
@@ -127,6 +162,7 @@ test('a page stops short of 8 MiB of JSON, and following it still yields every e
     const page = JSON.parse(text);
     if (page.events.length === 0) break;
     fromFeed.push(...page.events.filter((e: any) => e.user_id === 'heavy'));
+    if (!(page.next_after > after)) throw new Error(`the feed after ${after} served events but next_after ${page.next_after}`);
     after = page.next_after;
   }
   expect(fromFeed.map((e) => e.seq)).toEqual(paged.map((e) => e.seq).sort((a, b) => a - b));

@@ -41,6 +41,7 @@ describe('tracing', () => {
     ['correct, wrong, correct', [true, false, true], [0.55, 0.207609, 0.731985]],
   ])('golden values, every parameter 0.1 and no forgetting: %s', (_, outcomes, expected) => {
     const trace = streamOf(tenPercent, outcomes);
+    expect(trace).toHaveLength(expected.length);
     trace.forEach((pKnown, i) => expect(pKnown).toBeCloseTo(expected[i] as number, 6));
     expect(foldObservations(tenPercent, outcomes)).toBeCloseTo(expected[2] as number, 6);
   });
@@ -131,6 +132,7 @@ describe('observations', () => {
     expect(observations.outcomes).toBeInstanceOf(Uint8Array);
     expect(observations.starts).toBeInstanceOf(Uint32Array);
     expect(observations.outcomes.length).toBe(10_000);
+    expect([...observations.studentKeys].sort()).toEqual([...expected.keys()].sort());
     observations.studentKeys.forEach((student, s) => expect([...sequenceOutcomes(observations, s)]).toEqual(expected.get(student)));
   });
 

@@ -93,7 +93,10 @@ test('order does not matter: timeline order (recompute) and commit order (feed) 
 test('the ratio is passed / graded attempts x 100, within 0-100', () => {
   fc.assert(
     fc.property(historyArbitrary, (events) => {
-      for (const [conceptId, mastery] of foldHistory(model, events)) {
+      const folded = foldHistory(model, events);
+      // One record per concept the events name: the checks below then cover every one.
+      expect([...folded.keys()].sort()).toEqual([...new Set(events.map((e) => e.concept_id))].sort());
+      for (const [conceptId, mastery] of folded) {
         const graded = events.filter((e) => e.concept_id === conceptId && e.event_type === 'quiz_attempt' && isGraded(e.event_details));
         const passed = graded.filter((e) => isPassed(e.event_details));
         expect(model.fields(mastery.state)).toEqual({ total_attempts: graded.length, successful_attempts: passed.length });
