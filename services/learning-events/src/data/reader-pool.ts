@@ -1,9 +1,12 @@
 // The main thread's side of the reader threads (reader-thread.ts): hands each read to an idle
 // thread, or queues it until one is free, and resolves it with the thread's answer.
 import { Worker } from 'node:worker_threads';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { FromReaderThread, ReadRequest, ReadResults, ReaderThreadOptions, ToReaderThread } from './reader-protocol.js';
 
 type Result<K extends ReadRequest['kind']> = ReadResults[K];
+
+const tracer = trace.getTracer('learning-events');
 
 interface Read {
   id: number;
@@ -64,7 +67,31 @@ export class ReaderPool {
     );
   }
 
+  /**
+   * Runs the read on a reader thread. Its database span is made here, in the request's trace: the
+   * thread's own queries are not instrumented (telemetry belongs to the main thread).
+   */
   read<K extends ReadRequest['kind']>(request: Extract<ReadRequest, { kind: K }>): Promise<Result<K>> {
+    const attributes = {
+      'db.system.name': 'sqlite',
+      'db.operation.name': 'select',
+      'db.collection.name': 'events',
+      'db.query.summary': request.kind,
+    };
+    return tracer.startActiveSpan(`select events (${request.kind})`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      try {
+        return await this.onThread(request);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private onThread<K extends ReadRequest['kind']>(request: Extract<ReadRequest, { kind: K }>): Promise<Result<K>> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<Result<K>>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, request, resolve, reject });
