@@ -7,9 +7,9 @@ import type { Knex } from 'knex';
 import { createLogger } from './logger.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
 import { createAuth, type Auth } from './auth.js';
-import { migrateToLatest, openDatabase, type Migration } from './db.js';
+import { migrateToLatest, openDatabase, redactDatabaseUrl, type Migration } from './db.js';
 import { ServiceState } from './app.js';
-import type { ServiceConfig } from './config.js';
+import { databaseSettings, type ServiceConfig } from './config.js';
 import { backupSchedule, startScheduledBackups, type BackupSchedule } from './scheduled-backup.js';
 
 export interface BootedService<C extends ServiceConfig> {
@@ -61,9 +61,9 @@ export async function bootService<C extends ServiceConfig>(spec: {
     console.error(`${spec.name}: ${(err as Error).message}`);
     process.exit(2);
   }
-  const db = openDatabase(config.DATABASE_URL);
+  const db = openDatabase(databaseSettings(config));
   const applied = await migrateToLatest(db, spec.migrations);
-  logger.info({ applied }, 'migrations current');
+  logger.info({ applied, database: redactDatabaseUrl(config.DATABASE_URL) }, 'migrations current');
   const state = new ServiceState();
   if (schedule) {
     const backups = startScheduledBackups(schedule, logger, metrics.registry);

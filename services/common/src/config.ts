@@ -1,6 +1,7 @@
 // Configuration comes from environment variables only, validated once at boot against a JSON
 // Schema. A bad value stops the start with a message naming the variable.
 import { createAjv, toErrorDetails } from './validation.js';
+import type { DatabaseSettings } from './db.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -41,9 +42,30 @@ export function serviceConfigProperties(defaults: { port: number; databaseUrl: s
     HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
     DATABASE_URL: {
       type: 'string',
-      pattern: '^sqlite:.+$',
+      pattern: '^(sqlite:.+|postgres(ql)?://.+)$',
       default: defaults.databaseUrl,
-      description: 'sqlite:<path>, relative to the working directory or absolute.',
+      description: 'sqlite:<path>, relative to the working directory or absolute; or postgres://user:password@host:5432/dbname.',
+    },
+    DATABASE_POOL_SIZE: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      default: 10,
+      description: 'PostgreSQL: connections per pool (the main thread, the writer thread and each reader thread have one).',
+    },
+    DATABASE_STATEMENT_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 3600000,
+      default: 30000,
+      description: 'PostgreSQL: a statement running longer is cancelled (0: no limit).',
+    },
+    DATABASE_CONNECT_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 600000,
+      default: 10000,
+      description: 'PostgreSQL: how long opening a connection, or waiting for a free one, may take.',
     },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     LOG_STUDENT_IDS: {
@@ -136,6 +158,9 @@ export interface ServiceConfig {
   PORT: number;
   HOST: string;
   DATABASE_URL: string;
+  DATABASE_POOL_SIZE: number;
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  DATABASE_CONNECT_TIMEOUT_MS: number;
   LOG_LEVEL: string;
   LOG_STUDENT_IDS: 'pseudonym' | 'raw';
   LOG_PSEUDONYM_KEY?: string | undefined;
@@ -155,4 +180,14 @@ export interface ServiceConfig {
   BACKUP_DIR?: string | undefined;
   BACKUP_INTERVAL_SECONDS: number;
   BACKUP_KEEP: number;
+}
+
+/** The database settings of a service's configuration. */
+export function databaseSettings(config: ServiceConfig): DatabaseSettings {
+  return {
+    url: config.DATABASE_URL,
+    poolSize: config.DATABASE_POOL_SIZE,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+  };
 }

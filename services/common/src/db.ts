@@ -35,7 +35,7 @@ export const SQLITE_PRAGMAS = [
 
 /** The SQLite file a `sqlite:<path>` URL names, resolved against the working directory. */
 function sqlitePath(databaseUrl: string): string {
-  if (!databaseUrl.startsWith('sqlite:')) throw new Error(`Unsupported DATABASE_URL scheme: ${databaseUrl}`);
+  if (!databaseUrl.startsWith('sqlite:')) throw new Error('this needs an sqlite: DATABASE_URL');
   return resolve(databaseUrl.slice('sqlite:'.length));
 }
 
@@ -52,9 +52,62 @@ export function openSqliteConnection(databaseUrl: string): SqliteConnection {
   return connection;
 }
 
-/** Knex over the database; `readonly` opens an existing one for reading only (a reader thread's). */
-export function openDatabase(databaseUrl: string, { readonly = false } = {}): Knex {
-  const filename = sqlitePath(databaseUrl);
+/** How a service reaches its database, from its configuration; only `url` matters on SQLite. */
+export interface DatabaseSettings {
+  url: string;
+  /** PostgreSQL: connections per pool (each thread that talks to the database has its own). */
+  poolSize?: number;
+  /** PostgreSQL: a statement running longer is cancelled (0: no limit). */
+  statementTimeoutMs?: number;
+  /** PostgreSQL: how long opening a connection, or waiting for a free one, may take. */
+  connectTimeoutMs?: number;
+}
+
+export type DatabaseEngine = 'sqlite' | 'postgres';
+
+export function databaseEngine(databaseUrl: string): DatabaseEngine {
+  if (databaseUrl.startsWith('sqlite:')) return 'sqlite';
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return 'postgres';
+  throw new Error('Unsupported DATABASE_URL scheme: use sqlite:<path> or postgres://...');
+}
+
+/** The engine a knex instance talks to. */
+export function engineOf(db: Knex): DatabaseEngine {
+  return (db.client as { config: { client: string } }).config.client === 'pg' ? 'postgres' : 'sqlite';
+}
+
+/** The URL with its password replaced by `***`, fit for a log line. */
+export function redactDatabaseUrl(databaseUrl: string): string {
+  if (databaseEngine(databaseUrl) === 'sqlite') return databaseUrl;
+  const url = new URL(databaseUrl);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
+}
+
+/** Knex over the database; `readonly` opens it for reading only (a reader thread's). */
+export function openDatabase(settings: DatabaseSettings | string, { readonly = false } = {}): Knex {
+  const {
+    url,
+    poolSize = 10,
+    statementTimeoutMs = 0,
+    connectTimeoutMs = 10_000,
+  } = typeof settings === 'string' ? { url: settings } : settings;
+  if (databaseEngine(url) === 'postgres') {
+    return knex({
+      client: 'pg',
+      // sslmode and the other libpq parameters in the URL are honoured by the driver.
+      connection: {
+        connectionString: url,
+        statement_timeout: statementTimeoutMs,
+        connectionTimeoutMillis: connectTimeoutMs,
+        application_name: 'learning-analytics',
+        ...(readonly ? { options: '-c default_transaction_read_only=on' } : {}),
+      },
+      pool: { min: 0, max: poolSize },
+      acquireConnectionTimeout: connectTimeoutMs,
+    });
+  }
+  const filename = sqlitePath(url);
   if (!readonly) mkdirSync(dirname(filename), { recursive: true });
   return knex({
     client: 'better-sqlite3',
@@ -93,6 +146,8 @@ export async function backupDatabase(databaseUrl: string, destination: string): 
  * checkpoint finishes the job.
  */
 export async function purgeDeletedCopies(db: Knex): Promise<void> {
+  // PostgreSQL keeps deleted rows in their pages until VACUUM reclaims them (autovacuum, or an operator's).
+  if (engineOf(db) !== 'sqlite') return;
   await db.raw('pragma wal_checkpoint(TRUNCATE)');
 }
 

@@ -3,6 +3,7 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { AppError, ServiceUnavailableError } from './errors.js';
+import { isTransientDatabaseError } from './database-errors.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details: { path: string; reason: string }[]; details_omitted?: number };
@@ -35,16 +36,15 @@ function respond(ctx: Context, status: number, code: string, message: string, de
   ctx.body = { error: { code, message, details, ...(omitted > 0 ? { details_omitted: omitted } : {}) } } satisfies ErrorBody;
 }
 
-/** Seconds a caller should wait after the database was locked by another writer. */
+/** Seconds a caller should wait after the database was busy or out of reach. */
 const BUSY_RETRY_AFTER_S = 1;
 
 function asAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
-  // Another connection holds the database's write lock beyond busy_timeout (an operator's
-  // migration or backup, say): the request can succeed later.
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) {
-    return new ServiceUnavailableError('The database is busy with another writer; retry shortly.', BUSY_RETRY_AFTER_S);
+  // Another connection holds the write lock (an operator's migration or backup, say), or the
+  // database server is away for a moment: the request can succeed later.
+  if (isTransientDatabaseError(err)) {
+    return new ServiceUnavailableError('The database is busy or out of reach; retry shortly.', BUSY_RETRY_AFTER_S);
   }
   return undefined;
 }

@@ -6,6 +6,8 @@ export * from './metrics.js';
 export * from './json-body.js';
 export * from './openapi.js';
 export * from './db.js';
+export * from './database-errors.js';
+export * from './byte-wise-ids.js';
 export * from './app.js';
 export * from './lifecycle.js';
 export * from './boot.js';

@@ -5,5 +5,6 @@ import { addErasure } from './002_erasure.js';
 import { recordsPerModel } from './003_records_per_model.js';
 import { bktTables } from './004_bkt.js';
 import { deadLetters } from './005_dead_letters.js';
+import { byteWiseIds } from './006_byte_wise_ids.js';
 
-export const migrations: Migration[] = [createMastery, addErasure, recordsPerModel, bktTables, deadLetters];
+export const migrations: Migration[] = [createMastery, addErasure, recordsPerModel, bktTables, deadLetters, byteWiseIds];

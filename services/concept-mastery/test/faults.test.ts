@@ -2,8 +2,8 @@
 // feed has unconsumed events, and (through a fake upstream in front of the real Logger) a 503
 // then success, a 429 with Retry-After, a stall past the timeout, garbage, and a 4xx. Each failed
 // recompute answers the common error body and leaves the stored mastery as it was.
-import Database from 'better-sqlite3';
 import { request } from '../../../test-support/http.js';
+import { withDatabase } from '../../../test-support/database.js';
 import { startService } from '../../../test-support/service-process.js';
 import {
   caughtUp,
@@ -44,7 +44,7 @@ test('the Logger SIGKILLed during a recompute: 503, stored mastery untouched; th
     expect((await request(`${stack.brain.url}/health`)).status).toBe(200);
 
     // The Logger comes back on its database: the next recompute sees everything.
-    stack.logger = await startService('learning-events', { DATABASE_URL: loggerDatabase(stack) }, { port: stack.logger.port });
+    stack.logger = await startService('learning-events', { DATABASE_URL: stack.loggerDatabaseUrl }, { port: stack.logger.port });
     const again = await recompute(stack.brain.url, user);
     expect(again.status).toBe(200);
     expect(again.body.events_processed).toBe(6200);
@@ -54,18 +54,12 @@ test('the Logger SIGKILLed during a recompute: 503, stored mastery untouched; th
   }
 });
 
-function loggerDatabase(stack: { brainEnv: Record<string, string> }): string {
-  return stack.brainEnv.DATABASE_URL!.replace(/mastery\.db$/, 'events.db');
-}
-
-/** The feed cursor the Brain has committed to its database, read from the file (the Brain may be dead). */
-function committedCursor(stack: { brainEnv: Record<string, string> }): number {
-  const db = new Database(stack.brainEnv.DATABASE_URL!.replace(/^sqlite:/, ''), { readonly: true });
-  try {
-    return Number((db.prepare('select after_seq from feed_cursor where id = 1').get() as { after_seq: number }).after_seq);
-  } finally {
-    db.close();
-  }
+/** The feed cursor the Brain has committed to its database, read from there (the Brain may be dead). */
+async function committedCursor(stack: { brainEnv: Record<string, string> }): Promise<number> {
+  const row = await withDatabase(stack.brainEnv.DATABASE_URL!, (db) =>
+    db('feed_cursor').where('id', 1).first<{ after_seq: number | string }>('after_seq'),
+  );
+  return Number(row.after_seq);
 }
 
 describe('through a fake upstream in front of the real Logger', () => {
@@ -253,7 +247,7 @@ test('the Brain SIGKILLed while the feed has unconsumed events: nothing lost, no
     await stack.brain.kill('SIGKILL');
     // The kill really landed mid-feed: the cursor the Brain had committed is past the first page
     // and short of the events the Logger had acknowledged, so some were in flight.
-    const cursorAtKill = committedCursor(stack);
+    const cursorAtKill = await committedCursor(stack);
     if (!(cursorAtKill > 0 && cursorAtKill < firstHead)) {
       throw new Error(
         `the SIGKILL did not land mid-feed: the Brain had committed its cursor at ${cursorAtKill} of ${firstHead} acknowledged events`,
@@ -291,7 +285,7 @@ test('the consumer backs off while the Logger is down and catches up when it ret
     await stack.logger.kill('SIGKILL');
     const failures = 'learning_events_client_requests_total{status="network_error"}';
     await metricReaches(stack.brain.url, failures, '>=', 3);
-    stack.logger = await startService('learning-events', { DATABASE_URL: loggerDatabase(stack) }, { port });
+    stack.logger = await startService('learning-events', { DATABASE_URL: stack.loggerDatabaseUrl }, { port });
     const after = await logEvents(stack.logger.url, mixedEvents(user, 50, 2, 50));
     await caughtUp(stack.brain.url, after[after.length - 1]!.seq);
     expect(await readMastery(stack.brain.url, user)).toEqual(expectedRecords([...before, ...after], user));

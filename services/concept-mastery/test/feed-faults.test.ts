@@ -2,7 +2,7 @@
 // fake upstream serves the real page with one event broken) is set aside as a dead letter and the
 // feed goes on; a Logger whose head fell below the cursor (replaced by one on a fresh database)
 // raises a gauge and one error line, until its head passes the cursor again.
-import Database from 'better-sqlite3';
+import { testDatabaseUrl, withDatabase } from '../../../test-support/database.js';
 import { request } from '../../../test-support/http.js';
 import { makeTempDir, startService } from '../../../test-support/service-process.js';
 import { caughtUp, eventually, logEvents, metric, metricReaches, quiz, startFakeUpstream, startStack } from './support.js';
@@ -33,15 +33,10 @@ test('an event the consumer cannot use is set aside as a dead letter; the events
     const line = JSON.parse(stack.brain.output.find((l) => l.includes('set aside as a dead letter'))!);
     expect(line).toMatchObject({ level: 'warn', seq: 2, reason: expect.stringContaining('/user_id') });
 
-    const file = stack.brainEnv.DATABASE_URL!.replace(/^sqlite:/, '');
-    const db = new Database(file, { readonly: true });
-    try {
-      expect(db.prepare('select seq, event_id, reason from dead_letters').all()).toEqual([
-        { seq: 2, event_id: expect.stringMatching(/^[0-9a-f-]{36}$/), reason: expect.stringContaining('/user_id') },
-      ]);
-    } finally {
-      db.close();
-    }
+    const deadLetters = await withDatabase(stack.brainEnv.DATABASE_URL!, (db) => db('dead_letters').select('seq', 'event_id', 'reason'));
+    expect(deadLetters.map((row: { seq: number | string }) => ({ ...row, seq: Number(row.seq) }))).toEqual([
+      { seq: 2, event_id: expect.stringMatching(/^[0-9a-f-]{36}$/), reason: expect.stringContaining('/user_id') },
+    ]);
   } finally {
     await stack.stop();
     await fake.close();
@@ -61,7 +56,7 @@ test('a Logger whose head falls below the cursor raises mastery_feed_head_behind
 
     const port = stack.logger.port;
     await stack.logger.kill('SIGTERM');
-    stack.logger = await startService('learning-events', { DATABASE_URL: `sqlite:${fresh.path}/events.db` }, { port });
+    stack.logger = await startService('learning-events', { DATABASE_URL: await testDatabaseUrl(fresh.path, 'events') }, { port });
     await metricReaches(stack.brain.url, 'mastery_feed_head_behind_cursor', '===', 1);
     const polls = await metric(stack.brain.url, 'learning_events_client_requests_total{status="200"}');
     await metricReaches(stack.brain.url, 'learning_events_client_requests_total{status="200"}', '>=', polls + 3);

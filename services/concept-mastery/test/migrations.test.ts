@@ -3,12 +3,13 @@
 // answers the same records.
 import { migrateToLatest, openDatabase } from '@learning-analytics/common';
 import { request } from '../../../test-support/http.js';
+import { testDatabaseUrl } from '../../../test-support/database.js';
 import { makeTempDir, startService } from '../../../test-support/service-process.js';
 import { migrations } from '../dist/migrations/index.js';
 
 test('pass-ratio records of the one-record-per-concept schema are migrated to records per model', async () => {
   const dir = makeTempDir('mastery-migration-');
-  const databaseUrl = `sqlite:${dir.path}/mastery.db`;
+  const databaseUrl = await testDatabaseUrl(dir.path, 'mastery');
   const db = openDatabase(databaseUrl);
   await migrateToLatest(db, migrations.slice(0, 2));
   const at = Date.UTC(2026, 0, 2, 3, 4, 5, 6);

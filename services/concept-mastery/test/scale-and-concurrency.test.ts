@@ -1,6 +1,7 @@
 // A 20,000-event student; two concurrent recomputes; recomputes racing the real-time consumer. Each
 // must end exactly where one clean run over the same events ends.
 import { request } from '../../../test-support/http.js';
+import { testDatabaseUrl } from '../../../test-support/database.js';
 import {
   caughtUp,
   expectedRecords,
@@ -21,7 +22,7 @@ async function cleanRun(loggerUrl: string, user: string) {
   const { makeTempDir, startService } = await import('../../../test-support/service-process.js');
   const dir = makeTempDir('clean-run-');
   const brain = await startService('concept-mastery', {
-    DATABASE_URL: `sqlite:${dir.path}/clean.db`,
+    DATABASE_URL: await testDatabaseUrl(dir.path, 'clean'),
     LEARNING_EVENTS_URL: loggerUrl,
     FEED_CONSUMER_ENABLED: 'false',
   });

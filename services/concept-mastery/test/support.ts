@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { makeTempDir, startService, type ServiceProcess } from '../../../test-support/service-process.js';
 import { request } from '../../../test-support/http.js';
+import { testDatabaseUrl } from '../../../test-support/database.js';
 import { eventually, metric, metricReaches } from '../../../test-support/polling.js';
 
 export { eventually, metric, metricReaches };
@@ -14,6 +15,8 @@ export interface Stack {
   logger: ServiceProcess;
   brain: ServiceProcess;
   brainEnv: Record<string, string>;
+  /** The Logger's database, for starting it again on the same data. */
+  loggerDatabaseUrl: string;
   /** Kills the Brain (SIGKILL by default) and starts it again on the same database. */
   restartBrain(signal?: NodeJS.Signals, env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
@@ -42,10 +45,11 @@ export async function startStack(
   } = {},
 ): Promise<Stack> {
   const dir = makeTempDir('concept-mastery-');
-  const logger = await startService('learning-events', { DATABASE_URL: `sqlite:${dir.path}/events.db`, ...options.loggerEnv });
+  const loggerDatabaseUrl = await testDatabaseUrl(dir.path, 'events');
+  const logger = await startService('learning-events', { DATABASE_URL: loggerDatabaseUrl, ...options.loggerEnv });
   const upstream = options.upstreamUrl ? await options.upstreamUrl(logger.url) : logger.url;
   const brainEnv = {
-    DATABASE_URL: `sqlite:${dir.path}/mastery.db`,
+    DATABASE_URL: await testDatabaseUrl(dir.path, 'mastery'),
     LEARNING_EVENTS_URL: upstream,
     ...FAST_CLIENT,
     ...options.brainEnv,
@@ -54,6 +58,7 @@ export async function startStack(
     logger,
     brain: await startService('concept-mastery', brainEnv),
     brainEnv,
+    loggerDatabaseUrl,
     async restartBrain(signal = 'SIGKILL', env = {}) {
       await this.brain.kill(signal);
       this.brain = await startService('concept-mastery', { ...brainEnv, ...env });

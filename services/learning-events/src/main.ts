@@ -1,5 +1,5 @@
 // Process entry: config -> database + migrations -> listen -> graceful shutdown on signals.
-import { bootService, serve } from '@learning-analytics/common';
+import { bootService, databaseSettings, serve } from '@learning-analytics/common';
 import { loadConfig } from './config.js';
 import { createLoggerMetrics, registerFeedWaitersGauge } from './metrics.js';
 import { EventWriter } from './data/event-writer.js';
@@ -22,12 +22,12 @@ const {
   migrations,
 });
 const metrics = { ...serviceMetrics, ...createLoggerMetrics(serviceMetrics.registry) };
-const writer = await EventWriter.start(config.DATABASE_URL, metrics, (err) => {
+const writer = await EventWriter.start(databaseSettings(config), metrics, (err) => {
   logger.fatal({ err }, 'the writer thread failed: no event can be stored');
   logger.flush();
   process.exit(1);
 });
-const reads = await ReaderPool.start(config.DATABASE_URL, config.READER_THREADS, (err) => {
+const reads = await ReaderPool.start(databaseSettings(config), config.READER_THREADS, (err) => {
   logger.fatal({ err }, 'a reader thread failed');
   logger.flush();
   process.exit(1);

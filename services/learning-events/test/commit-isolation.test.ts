@@ -1,25 +1,28 @@
 // One append the database refuses must not fail the others committed in the same group. The
 // refusal is real: a trigger, created from another connection, aborts inserts of one student. The
 // requests are made to share one commit by holding the write lock while they arrive.
-import Database from 'better-sqlite3';
 import { request } from '../../../test-support/http.js';
-import { allStoredEvents, quiz, startLogger, type LoggerUnderTest } from './support.js';
+import { testEngine, withDatabase } from '../../../test-support/database.js';
+import { allStoredEvents, holdWriteLock, quiz, startLogger, type LoggerUnderTest } from './support.js';
 
 let logger: LoggerUnderTest;
-let operator: Database.Database;
 beforeAll(async () => {
   logger = await startLogger();
-  operator = new Database(logger.databaseUrl.replace(/^sqlite:/, ''));
-  operator.exec(`create trigger refuse_poison before insert on events when new.user_id = 'poison'
-                 begin select raise(abort, 'refused by the test trigger'); end`);
+  await withDatabase(logger.databaseUrl, async (db) => {
+    if (testEngine() === 'sqlite') {
+      await db.raw(`create trigger refuse_poison before insert on events when new.user_id = 'poison'
+                    begin select raise(abort, 'refused by the test trigger'); end`);
+      return;
+    }
+    await db.raw(`create function refuse_poison() returns trigger language plpgsql as $$
+                  begin if new.user_id = 'poison' then raise exception 'refused by the test trigger'; end if; return new; end $$`);
+    await db.raw('create trigger refuse_poison before insert on events for each row execute function refuse_poison()');
+  });
 });
-afterAll(async () => {
-  operator.close();
-  await logger.stop();
-});
+afterAll(() => logger.stop());
 
 test('a refused append fails alone; every other append of its commit group is stored and acknowledged', async () => {
-  operator.exec('begin immediate');
+  const release = await holdWriteLock(logger);
   // The first request waits for the lock in a commit of its own; everything after it queues up
   // behind that commit and is committed as one group.
   const first = request(`${logger.url}/events`, { json: quiz('first', 'c') });
@@ -29,7 +32,7 @@ test('a refused append fails alone; every other append of its commit group is st
   const batch = request(`${logger.url}/events/batch`, { json: [quiz('good-batch', 'c'), quiz('good-batch', 'd')] });
   const poisonedBatch = request(`${logger.url}/events/batch`, { json: [quiz('mixed', 'c'), quiz('poison', 'd')] });
   await new Promise((resolve) => setTimeout(resolve, 500));
-  operator.exec('commit');
+  await release();
 
   expect((await first).status).toBe(201);
   expect((await Promise.all(singles)).map((res) => res.status)).toEqual(singles.map(() => 201));

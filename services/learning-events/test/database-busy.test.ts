@@ -1,13 +1,13 @@
 // A database locked by another writer (an operator's migration or backup holding the write lock)
-// beyond busy_timeout: writes answer 503 with Retry-After and store nothing; /health and reads go
-// on; /ready fails while a write cannot commit; once the lock is gone, writes and readiness return.
-import Database from 'better-sqlite3';
+// beyond the wait a write allows (SQLite's busy_timeout, PostgreSQL's statement timeout): writes
+// answer 503 with Retry-After and store nothing; /health and reads go on; /ready fails while a
+// write cannot commit; once the lock is gone, writes and readiness return.
 import { request } from '../../../test-support/http.js';
-import { quiz, startLogger, type LoggerUnderTest } from './support.js';
+import { holdWriteLock, quiz, startLogger, type LoggerUnderTest } from './support.js';
 
 let logger: LoggerUnderTest;
 beforeAll(async () => {
-  logger = await startLogger();
+  logger = await startLogger({ DATABASE_STATEMENT_TIMEOUT_MS: '1000' });
 });
 afterAll(() => logger.stop());
 
@@ -15,8 +15,7 @@ test('writes while another connection holds the write lock: 503 with Retry-After
   const before = await request(`${logger.url}/events`, { json: quiz('busy', 'c') });
   expect(before.status).toBe(201);
 
-  const operator = new Database(logger.databaseUrl.replace(/^sqlite:/, ''));
-  operator.exec('begin immediate');
+  const release = await holdWriteLock(logger);
   try {
     const [single, batch] = await Promise.all([
       request(`${logger.url}/events`, { json: quiz('busy', 'c') }),
@@ -33,8 +32,7 @@ test('writes while another connection holds the write lock: 503 with Retry-After
     expect(ready.status).toBe(503);
     expect(ready.body.error.message).toMatch(/^Not ready: the last commit failed and a probe write fails too/);
   } finally {
-    operator.exec('rollback');
-    operator.close();
+    await release();
   }
 
   expect((await request(`${logger.url}/ready`)).status).toBe(200); // its probe write commits now

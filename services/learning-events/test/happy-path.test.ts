@@ -1,4 +1,5 @@
 import { makeTempDir, startService, type ServiceProcess } from '../../../test-support/service-process.js';
+import { testDatabaseUrl } from '../../../test-support/database.js';
 import { postJson, request } from '../../../test-support/http.js';
 
 describe('learning-events happy paths', () => {
@@ -6,7 +7,7 @@ describe('learning-events happy paths', () => {
   let logger: ServiceProcess;
 
   beforeAll(async () => {
-    logger = await startService('learning-events', { DATABASE_URL: `sqlite:${dir.path}/events.db` });
+    logger = await startService('learning-events', { DATABASE_URL: await testDatabaseUrl(dir.path, 'events') });
   });
   afterAll(async () => {
     await logger.kill('SIGTERM');

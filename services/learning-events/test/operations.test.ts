@@ -2,16 +2,19 @@
 // probes, metrics, logs with trace ids, the OpenAPI document and its UI.
 import { makeTempDir, runServiceScript, startService, type ServiceProcess } from '../../../test-support/service-process.js';
 import { request } from '../../../test-support/http.js';
+import { testDatabaseUrl } from '../../../test-support/database.js';
 import { quiz, startLogger } from './support.js';
 
 test('migrations: a fresh database is created and migrated; a second start finds nothing to do', async () => {
   const dir = makeTempDir();
   const started: ServiceProcess[] = [];
   try {
-    const env = { DATABASE_URL: `sqlite:${dir.path}/nested/dir/events.db` };
+    const env = { DATABASE_URL: await testDatabaseUrl(`${dir.path}/nested/dir`, 'events') };
     const first = await startService('learning-events', env);
     started.push(first);
-    expect(first.output.join('\n')).toContain('"applied":["001_create_events","002_create_erasures","003_create_write_probe"]');
+    expect(first.output.join('\n')).toContain(
+      '"applied":["001_create_events","002_create_erasures","003_create_write_probe","004_byte_wise_ids"]',
+    );
     expect((await request(`${first.url}/ready`)).status).toBe(200);
     const created = await request(`${first.url}/events`, { json: quiz('m', 'c') });
     expect(created.status).toBe(201);
@@ -32,7 +35,7 @@ test('migrations: a fresh database is created and migrated; a second start finds
 test('migrations run on their own (npm run migrate)', async () => {
   const dir = makeTempDir();
   try {
-    const env = { DATABASE_URL: `sqlite:${dir.path}/events.db` };
+    const env = { DATABASE_URL: await testDatabaseUrl(dir.path, 'events') };
     const first = await runServiceScript('learning-events', 'dist/src/migrate.js', env);
     expect(first).toEqual({ code: 0, output: expect.stringContaining('applied: 001_create_events') });
     const again = await runServiceScript('learning-events', 'dist/src/migrate.js', env);
@@ -48,12 +51,25 @@ test('migrations run on their own (npm run migrate)', async () => {
   }
 });
 
+test('a PostgreSQL password never reaches the output, also when the server cannot be reached', async () => {
+  const result = await runServiceScript('learning-events', 'dist/src/main.js', {
+    DATABASE_URL: 'postgres://analytics:hunter2-secret@127.0.0.1:1/events',
+    DATABASE_CONNECT_TIMEOUT_MS: '500',
+  });
+  expect(result.code).not.toBe(0);
+  expect(result.output).toContain('ECONNREFUSED');
+  expect(result.output).not.toContain('hunter2-secret');
+});
+
 describe('a bad configuration value stops the start and names the variable', () => {
   test.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],
     ['EVENT_TYPES', 'quiz attempt,!!'],
     ['DATABASE_URL', 'mysql://x'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '-1'],
+    ['DATABASE_CONNECT_TIMEOUT_MS', 'soon'],
     ['LOG_LEVEL', 'loud'],
     ['BODY_LIMIT_BYTES', '-5'],
     ['SHUTDOWN_TIMEOUT_MS', 'soon'],

@@ -151,6 +151,7 @@ describe('a bad backup setting stops the start (exit 2) and names the variable',
     [{ BACKUP_INTERVAL_SECONDS: '604801' }, 'BACKUP_INTERVAL_SECONDS'],
     [{ BACKUP_KEEP: '0' }, 'BACKUP_KEEP'],
     [{ BACKUP_KEEP: 'all' }, 'BACKUP_KEEP'],
+    [{ BACKUP_DIR: '/tmp/backups', DATABASE_URL: 'postgres://db/events' }, 'BACKUP_DIR needs an sqlite: DATABASE_URL'],
   ])('%o', async (env, name) => {
     const result = await runServiceScript('learning-events', 'dist/src/main.js', env);
     expect(result.code).toBe(2);

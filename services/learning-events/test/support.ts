@@ -2,6 +2,9 @@
 // back what it stored.
 import { makeTempDir, startService, type ServiceProcess } from '../../../test-support/service-process.js';
 import { request } from '../../../test-support/http.js';
+import Database from 'better-sqlite3';
+import { openDatabase } from '@learning-analytics/common';
+import { testDatabaseUrl, testEngine } from '../../../test-support/database.js';
 
 export interface LoggerUnderTest {
   service: ServiceProcess;
@@ -13,7 +16,7 @@ export interface LoggerUnderTest {
 
 export async function startLogger(env: Record<string, string> = {}): Promise<LoggerUnderTest> {
   const dir = makeTempDir('learning-events-');
-  const databaseUrl = `sqlite:${dir.path}/events.db`;
+  const databaseUrl = await testDatabaseUrl(dir.path, 'events');
   const under: LoggerUnderTest = {
     service: await startService('learning-events', { DATABASE_URL: databaseUrl, ...env }),
     get url() {
@@ -58,4 +61,25 @@ export async function allStoredEvents(url: string): Promise<any[]> {
 
 export async function storedCount(url: string): Promise<number> {
   return (await allStoredEvents(url)).length;
+}
+
+/** Another connection takes the write lock of the Logger's tables; the returned function releases it. */
+export async function holdWriteLock(logger: LoggerUnderTest): Promise<() => Promise<void>> {
+  if (testEngine() === 'sqlite') {
+    const operator = new Database(logger.databaseUrl.replace(/^sqlite:/, ''));
+    operator.exec('begin immediate');
+    return () => {
+      operator.exec('rollback');
+      operator.close();
+      return Promise.resolve();
+    };
+  }
+  const operator = openDatabase({ url: logger.databaseUrl, poolSize: 1 });
+  const transaction = await operator.transaction();
+  // EXCLUSIVE mode blocks every write to these tables and lets reads go on, as SQLite's lock does.
+  await transaction.raw('lock table events, erasures, write_probe in exclusive mode');
+  return async () => {
+    await transaction.rollback();
+    await operator.destroy();
+  };
 }

@@ -2,6 +2,7 @@
 // (writer-thread.ts) and resolves each once its commit is durable. It also wakes /feed long-polls
 // on every commit.
 import { Worker } from 'node:worker_threads';
+import type { DatabaseSettings } from '@learning-analytics/common';
 import type { LoggerMetrics } from '../metrics.js';
 import type { NewEvent, StoredEvent } from '../domain/events.js';
 import {
@@ -44,11 +45,11 @@ export class EventWriter {
   }
 
   /**
-   * Starts the writer thread on `databaseUrl` (already migrated) and resolves once its connection
+   * Starts the writer thread on `database` (already migrated) and resolves once its connection
    * is open. `onFailure` is told if the thread dies: the service can no longer store anything.
    */
-  static async start(databaseUrl: string, metrics: LoggerMetrics, onFailure: (err: Error) => void): Promise<EventWriter> {
-    const options: WriterThreadOptions = { databaseUrl };
+  static async start(database: DatabaseSettings, metrics: LoggerMetrics, onFailure: (err: Error) => void): Promise<EventWriter> {
+    const options: WriterThreadOptions = { database };
     // No --import: telemetry belongs to the main thread, where the requests are.
     const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: options, execArgv: [] });
     await new Promise<void>((ready, failed) => {

@@ -2,6 +2,7 @@
 // thread, or queues it until one is free, and resolves it with the thread's answer.
 import { Worker } from 'node:worker_threads';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { databaseEngine, type DatabaseSettings } from '@learning-analytics/common';
 import type { FromReaderThread, ReadRequest, ReadResults, ReaderThreadOptions, ToReaderThread } from './reader-protocol.js';
 
 type Result<K extends ReadRequest['kind']> = ReadResults[K];
@@ -29,6 +30,7 @@ export class ReaderPool {
 
   private constructor(
     private readonly threads: ReaderThread[],
+    private readonly engine: string,
     private readonly onFailure: (err: Error) => void,
   ) {
     for (const thread of threads) {
@@ -39,11 +41,11 @@ export class ReaderPool {
   }
 
   /**
-   * Starts `count` reader threads on `databaseUrl` (already migrated), each with its own read-only
+   * Starts `count` reader threads on `database` (already migrated), each with its own read-only
    * connection, and resolves once all are open. `onFailure` is told if one dies.
    */
-  static async start(databaseUrl: string, count: number, onFailure: (err: Error) => void): Promise<ReaderPool> {
-    const options: ReaderThreadOptions = { databaseUrl };
+  static async start(database: DatabaseSettings, count: number, onFailure: (err: Error) => void): Promise<ReaderPool> {
+    const options: ReaderThreadOptions = { database };
     const workers = await Promise.all(
       Array.from({ length: count }, async () => {
         const worker = new Worker(new URL('./reader-thread.js', import.meta.url), { workerData: options, execArgv: [] });
@@ -61,8 +63,10 @@ export class ReaderPool {
         return worker;
       }),
     );
+    const engine = databaseEngine(database.url) === 'postgres' ? 'postgresql' : 'sqlite';
     return new ReaderPool(
       workers.map((worker) => new ReaderThread(worker)),
+      engine,
       onFailure,
     );
   }
@@ -73,7 +77,7 @@ export class ReaderPool {
    */
   read<K extends ReadRequest['kind']>(request: Extract<ReadRequest, { kind: K }>): Promise<Result<K>> {
     const attributes = {
-      'db.system.name': 'sqlite',
+      'db.system.name': this.engine,
       'db.operation.name': 'select',
       'db.collection.name': 'events',
       'db.query.summary': request.kind,

@@ -1,10 +1,11 @@
 // The messages between the ReaderPool (main thread) and its reader threads. Each request carries
 // an id, and its reply names it: a thread answers one request at a time, but the pool has several.
+import type { DatabaseSettings } from '@learning-analytics/common';
 import type { TimelineFilter, TimelinePosition } from './event-store.js';
 import type { FeedPage, TimelinePage } from './event-reads.js';
 
 export interface ReaderThreadOptions {
-  databaseUrl: string;
+  database: DatabaseSettings;
 }
 
 export type ReadRequest =

@@ -7,8 +7,8 @@ import { headSeq, readFeedPage, readTimelinePage } from './event-reads.js';
 import type { FromReaderThread, ReadRequest, ReadResults, ReaderThreadOptions, ToReaderThread } from './reader-protocol.js';
 
 const port = parentPort!;
-const { databaseUrl } = workerData as ReaderThreadOptions;
-const db = openDatabase(databaseUrl, { readonly: true });
+const { database } = workerData as ReaderThreadOptions;
+const db = openDatabase(database, { readonly: true });
 
 const send = (message: FromReaderThread) => port.postMessage(message);
 

@@ -3,10 +3,11 @@
 // ones waiting.
 // Events cross as flat arrays of strings and numbers, which cost far less to copy between threads
 // than objects with nested event_details.
+import type { DatabaseSettings } from '@learning-analytics/common';
 import type { EventValues, NewEvent, StoredEvent } from '../domain/events.js';
 
 export interface WriterThreadOptions {
-  databaseUrl: string;
+  database: DatabaseSettings;
 }
 
 /** An event to store: its row values, then whether the client chose its event_id and its timestamp. */

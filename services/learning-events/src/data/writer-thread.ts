@@ -8,15 +8,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { commitGroup } from './group-commit.js';
 import { eraseStudent } from './erase-student.js';
+import { databaseEngine, errorCode, isTransientDatabaseError, openDatabase } from '@learning-analytics/common';
 import { openSqliteEventWrites } from './sqlite-event-writes.js';
+import { pgEventWrites } from './pg-event-writes.js';
 import type { ErasureRequest, FromWriterThread, ToWriterThread, WireEvent, WriterThreadOptions } from './writer-protocol.js';
 
 /** Upper bound on events per transaction, so one commit never holds the database for long. */
 const MAX_EVENTS_PER_COMMIT = 10_000;
 
 const port = parentPort!;
-const { databaseUrl } = workerData as WriterThreadOptions;
-const db = openSqliteEventWrites(databaseUrl);
+const { database } = workerData as WriterThreadOptions;
+const db = databaseEngine(database.url) === 'sqlite' ? openSqliteEventWrites(database.url) : pgEventWrites(openDatabase(database));
 /** Appends, erasures and write probes in arrival order; consecutive appends share a commit, the others have their own. */
 const queue: Array<WireEvent[] | ErasureRequest | { kind: 'probe' }> = [];
 let draining: Promise<void> | undefined;
@@ -59,13 +61,16 @@ async function drain(): Promise<void> {
  * database refuses, say), each is committed alone, so only the failing one is answered as failed;
  * when the database itself cannot write (locked, full, I/O), every one of them is.
  */
-async function commitAppends(group: WireEvent[][]): Promise<void> {
+async function commitAppends(group: WireEvent[][], raced = false): Promise<void> {
   const started = process.hrtime.bigint();
   try {
     const { outcomes, inserted } = await commitGroup(db, group);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     send({ kind: 'committed', outcomes, inserted, seconds });
   } catch (err) {
+    // Another writer (a second replica on PostgreSQL) committed one of these event_ids between
+    // this group's lookup and its insert: once more, and the lookup finds it.
+    if (!raced && errorCode(err) === UNIQUE_VIOLATION) return commitAppends(group, true);
     if (group.length === 1 || failsEveryWrite(err)) {
       sendFailed(group.length, err);
       return;
@@ -74,20 +79,14 @@ async function commitAppends(group: WireEvent[][]): Promise<void> {
   }
 }
 
-const DATABASE_WIDE_FAILURES = [
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  'SQLITE_FULL',
-  'SQLITE_IOERR',
-  'SQLITE_READONLY',
-  'SQLITE_CANTOPEN',
-  'SQLITE_CORRUPT',
-  'SQLITE_NOMEM',
-];
+/** PostgreSQL's SQLSTATE for a duplicate key; SQLite never reports it: its one writer looked first. */
+const UNIQUE_VIOLATION = '23505';
+
+/** SQLite's and PostgreSQL's (disk full, I/O error, read-only) failures of the database as a whole, beyond the transient ones. */
+const DATABASE_WIDE_FAILURES = /^(SQLITE_(LOCKED|FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOMEM)|53100|58030|25006)/;
 
 function failsEveryWrite(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && DATABASE_WIDE_FAILURES.some((prefix) => code.startsWith(prefix));
+  return isTransientDatabaseError(err) || DATABASE_WIDE_FAILURES.test(errorCode(err) ?? '');
 }
 
 /** Runs `work`, which answers `requests` queued requests; when it throws, they are answered as failed. */
