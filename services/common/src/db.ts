@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
 import Database from 'better-sqlite3';
+import { errorCode, isTransientDatabaseError } from './database-errors.js';
 
 export type { Knex };
 export type SqliteConnection = Database.Database;
@@ -160,9 +161,33 @@ function migrationSource(migrations: Migration[]): Knex.MigrationSource<Migratio
   };
 }
 
+/** How long a replica waits for the others' migrations before it gives up and exits. */
+const MIGRATION_WAIT_MS = 60_000;
+
+/**
+ * Applies the pending migrations. Several replicas starting at once on one database apply each
+ * migration once: knex's migration lock admits one, and a replica that meets the lock held, or
+ * loses the race to create knex's own tables, waits a moment and looks again (then usually
+ * finds nothing left to do).
+ */
 export async function migrateToLatest(db: Knex, migrations: Migration[]): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({ migrationSource: migrationSource(migrations) })) as [number, string[]];
-  return applied;
+  const giveUpAt = Date.now() + MIGRATION_WAIT_MS;
+  for (;;) {
+    try {
+      const [, applied] = (await db.migrate.latest({ migrationSource: migrationSource(migrations) })) as [number, string[]];
+      return applied;
+    } catch (err) {
+      if (!isMigrationRace(err) || Date.now() > giveUpAt) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+    }
+  }
+}
+
+/** The migration lock held by another replica, or its CREATE TABLE of knex's tables racing this one's. */
+function isMigrationRace(err: unknown): boolean {
+  const code = errorCode(err);
+  if ((err as Error).name === 'MigrationLocked' || code === '42P07' || code === '23505' || isTransientDatabaseError(err)) return true;
+  return code === 'SQLITE_ERROR' && /already exists/.test((err as Error).message);
 }
 
 export async function pendingMigrations(db: Knex, migrations: Migration[]): Promise<string[]> {
