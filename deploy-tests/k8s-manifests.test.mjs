@@ -1,7 +1,9 @@
-// k8s/: the committed manifests are what the generator produces from the chart today, kustomize
-// renders them, and what it renders is the chart's default deployment in the namespace they are
-// generated for, valid against the Kubernetes API schemas; generated for another namespace,
-// every name that depends on it follows.
+// k8s/: the committed manifests of k8s/base/ are what the generator produces from the chart today,
+// kustomize renders them (through k8s/), and what it renders is the chart's default deployment in
+// the namespace they are generated for, valid against the Kubernetes API schemas; generated for
+// another namespace, every name that depends on it follows. The overlay k8s/overlays/postgres
+// renders what the chart renders with both services on PostgreSQL: no claim, no data volume,
+// DATABASE_URL from the Secret.
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,8 @@ import { validateKubernetesObjects } from './support/kubernetes-schema.mjs';
 import { repoRoot, umbrellaChart } from './support/repository.mjs';
 
 const k8sDir = join(repoRoot, 'k8s');
+const baseDir = join(k8sDir, 'base');
+const postgresOverlay = join(k8sDir, 'overlays', 'postgres');
 
 async function kubectlKustomize(dir) {
   try {
@@ -30,29 +34,33 @@ async function kubectlKustomize(dir) {
 const byKindAndName = (a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`);
 const clusterScoped = new Set(['ClusterRoleBinding', 'ClusterRole']);
 
-test('the committed k8s/ manifests are what `npm run k8s:generate` produces from the chart', async () => {
+test('the committed k8s/base/ manifests are what `npm run k8s:generate` produces from the chart', async () => {
   const generated = await generateManifests();
-  const committed = readdirSync(k8sDir)
+  const committed = readdirSync(baseDir)
     .filter((file) => file.endsWith('.yaml'))
     .sort();
   expect(committed).toEqual([...generated.keys()].sort());
   for (const [file, content] of generated) {
-    const drift = readFileSync(join(k8sDir, file), 'utf8') === content ? 'none' : 'differs: run `npm run k8s:generate`';
+    const drift = readFileSync(join(baseDir, file), 'utf8') === content ? 'none' : 'differs: run `npm run k8s:generate`';
     expect({ file, drift }).toEqual({ file, drift: 'none' });
   }
 });
 
-test("kubectl kustomize k8s/ renders the chart's default deployment, in its namespace, without its test hooks", async () => {
-  const kustomized = parseManifests(await kubectlKustomize(k8sDir)).sort(byKindAndName);
-  const { objects } = await helmTemplate(umbrellaChart, { release: 'learning-analytics', namespace: DEFAULT_NAMESPACE });
-  // kustomization.yaml pins the namespace: kustomize writes it into every namespaced object.
-  const expected = objects
+/** What kubectl would apply for the chart's render with these values: no hooks, the pinned namespace. */
+async function chartDeployment(valuesFiles = []) {
+  const { objects } = await helmTemplate(umbrellaChart, { release: 'learning-analytics', namespace: DEFAULT_NAMESPACE, valuesFiles });
+  // base/kustomization.yaml pins the namespace: kustomize writes it into every namespaced object.
+  return objects
     .filter((object) => !isHook(object))
     .map((object) =>
       clusterScoped.has(object.kind) ? object : { ...object, metadata: { ...object.metadata, namespace: DEFAULT_NAMESPACE } },
     )
     .sort(byKindAndName);
-  expect(kustomized).toEqual(expected);
+}
+
+test("kubectl kustomize k8s/ renders the chart's default deployment, in its namespace, without its test hooks", async () => {
+  const kustomized = parseManifests(await kubectlKustomize(k8sDir)).sort(byKindAndName);
+  expect(kustomized).toEqual(await chartDeployment());
   expect(kustomized.map((object) => object.kind)).toEqual(
     expect.arrayContaining([
       'Deployment',
@@ -82,8 +90,44 @@ test('generated for another namespace, the manifests pin it, bind its ServiceAcc
   });
 });
 
-test('every object kubectl would apply is valid against the Kubernetes API schemas', async () => {
-  const kustomized = parseManifests(await kubectlKustomize(k8sDir));
+test.each([
+  ['k8s/', k8sDir],
+  ['k8s/overlays/postgres', postgresOverlay],
+])('every object kubectl would apply from %s is valid against the Kubernetes API schemas', async (_label, dir) => {
+  const kustomized = parseManifests(await kubectlKustomize(dir));
   expect(kustomized.length).toBeGreaterThan(0);
   expect(await validateKubernetesObjects(kustomized)).toEqual({});
+});
+
+describe('the overlay k8s/overlays/postgres', () => {
+  const rendered = () => kubectlKustomize(postgresOverlay).then((yaml) => parseManifests(yaml).sort(byKindAndName));
+
+  test("renders what the chart renders with each service's database.existingSecret set (its ci/postgres-values.yaml)", async () => {
+    expect(await rendered()).toEqual(await chartDeployment([join(umbrellaChart, 'ci', 'postgres-values.yaml')]));
+  });
+
+  test('has no PersistentVolumeClaim, and each Deployment reads DATABASE_URL from its key of the Secret, with no data volume', async () => {
+    const objects = await rendered();
+    expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
+    const deployments = objectsOfKind(objects, 'Deployment');
+    expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual([
+      'learning-analytics-concept-mastery',
+      'learning-analytics-learning-events',
+    ]);
+    for (const deployment of deployments) {
+      const pod = deployment.spec.template.spec;
+      const [container] = pod.containers;
+      expect(container.env.filter((variable) => variable.name === 'DATABASE_URL')).toEqual([
+        { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'learning-analytics-postgres', key: `${container.name}-url` } } },
+      ]);
+      // The root filesystem stays read-only: the only writable mount left is /tmp, an emptyDir.
+      expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+      expect(container.volumeMounts.filter((mount) => !mount.readOnly)).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+      expect(pod.volumes.map((volume) => volume.name)).not.toContain('data');
+      expect(pod.volumes.find((volume) => volume.name === 'tmp').emptyDir).toBeDefined();
+      // Still one writer, and never two at once.
+      expect(deployment.spec.replicas).toBe(1);
+      expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    }
+  });
 });

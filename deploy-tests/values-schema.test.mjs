@@ -15,7 +15,7 @@ const rejection = async (chart, set) => {
 
 describe.each(['learning-events', 'concept-mastery'])('the %s chart rejects', (chart) => {
   test.each([
-    ['an unknown top-level key', ['replicaCount=2'], /Additional property replicaCount is not allowed/],
+    ['an unknown top-level key', ['replicas=2'], /Additional property replicas is not allowed/],
     ['an unknown nested key (a typo)', ['persistence.sise=5Gi'], /persistence: Additional property sise is not allowed/],
     ['a string where a number belongs', ['service.port=http'], /service\.port: Invalid type\. Expected: integer, given: string/],
     [
@@ -56,6 +56,83 @@ describe.each(['learning-events', 'concept-mastery'])('the %s chart rejects', (c
     ['an unknown backup key (a typo)', ['backup.intervalSecs=60'], /backup: Additional property intervalSecs is not allowed/],
   ])('%s', async (_label, set, message) => {
     expect(await rejection(chart, set)).toMatch(message);
+  });
+
+  test.each([
+    // One writer: SQLite's, and the Logger's feed order on PostgreSQL too, for now.
+    ['several replicas', ['replicaCount=2'], /replicaCount: Must be less than or equal to 1/],
+    ['several replicas on PostgreSQL', ['replicaCount=2', 'database.existingSecret=pg'], /replicaCount: Must be less than or equal to 1/],
+    ['no replica', ['replicaCount=0'], /replicaCount: Must be greater than or equal to 1/],
+    ['a database URL of another engine', ['database.url=mysql://user:password@mysql:3306/db'], /database\.url: Does not match pattern/],
+    [
+      'an SQLite URL (SQLite is the default: leave the URL empty)',
+      ['database.url=sqlite:/data/x.db'],
+      /database\.url: Does not match pattern/,
+    ],
+    ['a database URL with a space', ['database.url=postgres://user:pass word@postgres/db'], /database\.url: Does not match pattern/],
+    [
+      'both a database URL and a Secret',
+      ['database.url=postgres://user:password@postgres:5432/db', 'database.existingSecret=pg'],
+      /database\.existingSecret: String length must be less than or equal to 0/,
+    ],
+    ['a Secret name Kubernetes would refuse', ['database.existingSecret=Postgres_URL'], /database\.existingSecret: Does not match pattern/],
+    [
+      'an empty key of the Secret',
+      ['database.existingSecret=pg', 'database.existingSecretKey='],
+      /database\.existingSecretKey: Does not match pattern/,
+    ],
+    ['a pool of no connection', ['database.poolSize=0'], /database\.poolSize: Must be greater than or equal to 1/],
+    ['a pool above the service maximum', ['database.poolSize=101'], /database\.poolSize: Must be less than or equal to 100/],
+    [
+      'a negative statement timeout',
+      ['database.statementTimeoutMs=-1'],
+      /database\.statementTimeoutMs: Must be greater than or equal to 0/,
+    ],
+    [
+      'a statement timeout above an hour',
+      ['database.statementTimeoutMs=3600001'],
+      // (helm prints the bound as a float: 3.6e+06)
+      /database\.statementTimeoutMs: Must be less than or equal to (3600000|3\.6e\+06)/,
+    ],
+    [
+      'a connect timeout below 100 ms',
+      ['database.connectTimeoutMs=99'],
+      /database\.connectTimeoutMs: Must be greater than or equal to 100/,
+    ],
+    [
+      'a connect timeout above ten minutes',
+      ['database.connectTimeoutMs=600001'],
+      /database\.connectTimeoutMs: Must be less than or equal to 600000/,
+    ],
+    [
+      'a pool size that is not a number',
+      ['database.poolSize=ten'],
+      /database\.poolSize: Invalid type\. Expected: \[integer,null\], given: string/,
+    ],
+    [
+      'an unknown database key (a typo)',
+      ['database.existingSecretName=pg'],
+      /database: Additional property existingSecretName is not allowed/,
+    ],
+  ])('%s', async (_label, set, message) => {
+    expect(await rejection(chart, set)).toMatch(message);
+  });
+
+  test.each([
+    ['a postgres:// URL', ['database.url=postgres://user:p%40ss@postgres.databases.svc:5432/db?sslmode=verify-full']],
+    ['a postgresql:// URL', ['database.url=postgresql://postgres/db']],
+    [
+      'a Secret, with its key and every setting at its bounds',
+      [
+        'database.existingSecret=pg.urls',
+        'database.existingSecretKey=learning-events_url',
+        'database.poolSize=100',
+        'database.statementTimeoutMs=3600000',
+        'database.connectTimeoutMs=100',
+      ],
+    ],
+  ])('accepts %s', async (_label, set) => {
+    await expect(helmTemplate(join(chartsDir, chart), { set })).resolves.toEqual(expect.objectContaining({ stderr: '' }));
   });
 
   test('a shutdown budget that does not fit in the grace period', async () => {

@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// Generates the plain manifests in k8s/ from the umbrella chart with its default values, so
-// that `kubectl apply -k k8s/` deploys what `helm install` would. Usage:
+// Generates the plain manifests in k8s/base/ from the umbrella chart with its default values, so
+// that `kubectl apply -k k8s/` (whose kustomization lists base/) deploys what `helm install`
+// would. Usage:
 //
-//   npm run k8s:generate            # rewrite k8s/*.yaml, for namespace "default"
+//   npm run k8s:generate            # rewrite k8s/base/*.yaml, for namespace "default"
 //   node scripts/generate-k8s-manifests.mjs <dir> [--namespace <namespace>]
 //                                   # write them somewhere else, for another namespace
+//
+// The generated manifests are a base of their own, in a directory of their own, because a
+// kustomize overlay cannot live inside the directory of its base: k8s/overlays/postgres (written
+// by hand, checked against the chart by a test) lists ../../base.
 //
 // The manifests are for one namespace: the Logger's principals grant the Brain by its
 // ServiceAccount's full name, system:serviceaccount:<namespace>:<name>, and the ClusterRoleBindings
@@ -26,7 +31,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const RELEASE = 'learning-analytics';
 export const CHART = 'charts/learning-analytics';
 export const DEFAULT_NAMESPACE = 'default';
-export const defaultOutputDir = join(repoRoot, 'k8s');
+export const defaultOutputDir = join(repoRoot, 'k8s', 'base');
 
 const header = (namespace) =>
   [
@@ -67,7 +72,7 @@ function fileNameOf(object) {
   return `${name}-${object.kind.toLowerCase()}.yaml`;
 }
 
-/** The files of k8s/: name -> content. */
+/** The files of k8s/base/: name -> content. */
 export async function generateManifests({ namespace = DEFAULT_NAMESPACE } = {}) {
   const files = new Map();
   for (const { text, object } of splitDocuments(await renderChart(namespace))) {
@@ -81,8 +86,9 @@ export async function generateManifests({ namespace = DEFAULT_NAMESPACE } = {}) 
     'kustomization.yaml',
     [
       header(namespace),
-      '# Deploy both services: kubectl apply -k k8s/ (an overlay can set images and patches). The',
-      "# namespace is pinned: the Brain's grant on the Logger and the ClusterRoleBindings name it.",
+      '# Deploy both services: kubectl apply -k on this directory (k8s/ and k8s/overlays/postgres list',
+      '# it as k8s/base/; an overlay can set images and patches). The namespace is pinned: the',
+      "# Brain's grant on the Logger and the ClusterRoleBindings name it.",
       'apiVersion: kustomize.config.k8s.io/v1beta1',
       'kind: Kustomization',
       `namespace: ${namespace}`,

@@ -49,3 +49,28 @@ check runs only when both are on), each called with that service's values and ch
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Stops the render when both services would use the same PostgreSQL database: the same
+database.url (server and database name), or the same key of the same Secret. Each service's
+migrations and their record (knex_migrations) assume a database of its own; two databases on
+one server are fine. (Two Secrets, or two keys, holding the same URL cannot be seen from here.)
+*/}}
+{{- define "learning-analytics.checkSeparateDatabases" -}}
+{{- $logger := index .Values "learning-events" }}
+{{- $brain := index .Values "concept-mastery" }}
+{{- if and $logger.enabled $brain.enabled }}
+{{- $a := $logger.database }}
+{{- $b := $brain.database }}
+{{- if and $a.url $b.url }}
+{{- $urlA := urlParse $a.url }}
+{{- $urlB := urlParse $b.url }}
+{{- if and (eq $urlA.host $urlB.host) (eq $urlA.path $urlB.path) }}
+{{- fail (printf "learning-events.database.url and concept-mastery.database.url name the same database, %s on %s: give each service a database of its own (their tables and migrations would collide); two databases on one server are fine" (trimPrefix "/" $urlA.path) $urlA.host) }}
+{{- end }}
+{{- end }}
+{{- if and $a.existingSecret (eq $a.existingSecret $b.existingSecret) (eq $a.existingSecretKey $b.existingSecretKey) }}
+{{- fail (printf "learning-events and concept-mastery both read DATABASE_URL from key %s of the Secret %s: give each service a database of its own, under a key of its own (database.existingSecretKey, e.g. learning-events-url and concept-mastery-url)" $a.existingSecretKey $a.existingSecret) }}
+{{- end }}
+{{- end }}
+{{- end }}

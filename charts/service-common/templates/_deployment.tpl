@@ -1,11 +1,14 @@
 {{/*
-The Deployment: one single-writer SQLite Pod, its database on /data and, with backup.enabled,
-its scheduled backups on /backups. Calls the service chart's <chart>.serviceEnv,
-<chart>.serviceVolumes and <chart>.serviceVolumeMounts for what only that service has.
+The Deployment: one single-writer Pod. On SQLite (the default) its database is on /data and,
+with backup.enabled, its scheduled backups on /backups; on PostgreSQL (database.url or
+database.existingSecret, see _database.tpl) it has neither volume. Calls the service chart's
+<chart>.serviceEnv, <chart>.serviceVolumes and <chart>.serviceVolumeMounts for what only that
+service has.
 */}}
 {{- define "service-common.deployment" -}}
 {{- include "service-common.checkShutdownBudget" . }}
 {{- include "service-common.checkAuth" . }}
+{{- include "service-common.checkDatabase" . }}
 {{- include "service-common.checkBackup" . }}
 apiVersion: apps/v1
 kind: Deployment
@@ -14,9 +17,15 @@ metadata:
   labels:
     {{- include "service-common.labels" . | nindent 4 }}
 spec:
+  {{- if include "service-common.postgres" . }}
+  # One Pod on PostgreSQL too, for now: several replicas on one database are not safe yet (the
+  # Logger's feed order assumes a single writer), and the old Pod is gone before the new one
+  # starts (a RollingUpdate would briefly run two writers).
+  {{- else }}
   # SQLite allows one writer: exactly one Pod, and the old one is gone before the new one
   # opens the database (a RollingUpdate would run two Pods on one ReadWriteOnce volume).
-  replicas: 1
+  {{- end }}
+  replicas: {{ .Values.replicaCount | int }}
   strategy:
     type: Recreate
   revisionHistoryLimit: {{ .Values.revisionHistoryLimit }}
@@ -91,8 +100,7 @@ spec:
                   fieldPath: metadata.name
             - name: PORT
               value: {{ .Values.containerPort | quote }}
-            - name: DATABASE_URL
-              value: "sqlite:/data/{{ .Chart.Name }}.db"
+            {{- include "service-common.databaseEnv" . | trim | nindent 12 }}
             - name: LOG_LEVEL
               value: {{ .Values.config.logLevel | quote }}
             - name: SHUTDOWN_TIMEOUT_MS
@@ -155,8 +163,10 @@ spec:
           resources:
             {{- toYaml .Values.resources | nindent 12 }}
           volumeMounts:
+            {{- if not (include "service-common.postgres" .) }}
             - name: data
               mountPath: /data
+            {{- end }}
             - name: tmp
               mountPath: /tmp
             {{- if .Values.backup.enabled }}
@@ -170,6 +180,7 @@ spec:
             {{- . | nindent 12 }}
             {{- end }}
       volumes:
+        {{- if not (include "service-common.postgres" .) }}
         - name: data
           {{- if .Values.persistence.enabled }}
           persistentVolumeClaim:
@@ -177,6 +188,7 @@ spec:
           {{- else }}
           emptyDir: {}
           {{- end }}
+        {{- end }}
         - name: tmp
           emptyDir:
             sizeLimit: {{ .Values.tmpSizeLimit }}

@@ -4,10 +4,10 @@ The PersistentVolumeClaims: the database's (persistence) and the scheduled backu
 */}}
 
 {{/*
-The claim of the database, mounted at /data.
+The claim of the SQLite database, mounted at /data; none on PostgreSQL.
 */}}
 {{- define "service-common.persistentVolumeClaim" -}}
-{{- if and .Values.persistence.enabled (not .Values.persistence.existingClaim) }}
+{{- if and .Values.persistence.enabled (not .Values.persistence.existingClaim) (not (include "service-common.postgres" .)) }}
 {{- include "service-common.claim" (dict
   "context" .
   "name" (include "service-common.fullname" .)
