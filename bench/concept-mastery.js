@@ -12,7 +12,11 @@
 //              stored while no Brain runs, then a Brain on a new database started and timed from
 //              listening until its cursor (mastery_feed_cursor_seq) reaches the Logger's head;
 //              against a plain client reading the same feed in the consumer's pages, alternating.
-// Usage: node bench/concept-mastery.js [--runs 5] [--duration 10] [--probes 300] [--only recompute,mastery,freshness,consumer]
+// With --postgres:
+//   pg-freshness  freshness with both services on the bench's PostgreSQL server (postgres-server.js),
+//              each on a database of its own.
+// Usage: node bench/concept-mastery.js [--postgres] [--runs 5] [--duration 10] [--probes 300] [--only recompute,mastery,freshness,consumer]
+// (--only pg-freshness with --postgres)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -52,11 +56,17 @@ async function ingestHistory(loggerUrl, user, events) {
   }
 }
 
-async function startStack(stack, brainEnv) {
+/** The services' SQLite files, in a temp dir of the stack. */
+function sqliteDatabases(stack) {
   const dir = stack.tempDir();
-  const logger = await stack.service('learning-events', { DATABASE_URL: `sqlite:${dir}/events.db` });
+  return { logger: `sqlite:${dir}/events.db`, brain: `sqlite:${dir}/mastery.db` };
+}
+
+/** The Logger, and a Brain reading it, on `databases` ({ logger, brain } DATABASE_URLs). */
+async function startStack(stack, brainEnv, databases = sqliteDatabases(stack)) {
+  const logger = await stack.service('learning-events', { DATABASE_URL: databases.logger });
   const brain = await stack.service('concept-mastery', {
-    DATABASE_URL: `sqlite:${dir}/mastery.db`,
+    DATABASE_URL: databases.brain,
     LEARNING_EVENTS_URL: logger.url,
     ...brainEnv,
   });
@@ -202,11 +212,12 @@ async function freshnessProbe(loggerUrl, brainUrl, user) {
   }
 }
 
-async function freshnessGroup({ runs, probes }) {
+/** `databases` as startStack takes them; `engine` names them in the row (PostgreSQL), if they are not SQLite files. */
+async function freshnessGroup({ runs, probes }, databases, engine) {
   const stack = new Stack();
   let background;
   try {
-    const { logger, brain } = await startStack(stack, {});
+    const { logger, brain } = await startStack(stack, {}, databases);
     background = autocannon({
       url: `${logger.url}/events`,
       method: 'POST',
@@ -248,7 +259,7 @@ async function freshnessGroup({ runs, probes }) {
     return {
       rows: [
         {
-          figure: 'freshness: POST /events of a quiz attempt until visible in GET /mastery, 1,000 events/s of other traffic',
+          figure: `${engine ? `${engine}: ` : ''}freshness: POST /events of a quiz attempt until visible in GET /mastery, 1,000 events/s of other traffic`,
           result: `p50 ${format.ms(fresh.p50_ms)}, p99 ${format.ms(fresh.p99_ms)}, max ${format.ms(fresh.max_ms)} (${format.int(runs * probes)} probes)`,
           reference: `background ${format.int(fresh.background_events_per_s)} events/s, ${format.int(fresh.background_non_2xx_or_errors)} non-2xx`,
           ratio: '-',
@@ -460,7 +471,17 @@ async function consumerGroup({ runs }) {
 
 export const brainGroups = [
   { names: ['recompute', 'mastery'], run: brainGroup },
-  { names: ['freshness'], run: freshnessGroup },
+  { names: ['freshness'], run: (settings) => freshnessGroup(settings) },
+  {
+    names: ['pg-freshness'],
+    engine: 'postgres',
+    run: async (settings, _wanted, { postgres }) =>
+      freshnessGroup(
+        settings,
+        { logger: await postgres.createDatabase('freshness_logger'), brain: await postgres.createDatabase('freshness_brain') },
+        'PostgreSQL',
+      ),
+  },
   { names: ['consumer'], run: consumerGroup },
 ];
 

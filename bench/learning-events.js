@@ -11,13 +11,18 @@
 //             last byte, against the read floor (read-floor.js), and the server's memory meanwhile;
 //   contention  POST /events and GET /health at a fixed rate while 4 clients read the 100,000-event
 //             timeline over and over (timeline-readers.js), against the same rates with no reader.
-// Usage: node bench/learning-events.js [--runs 5] [--duration 10] [--only single,tracing,batch,timeline,contention]
-// (after npm run build); `npm run bench` runs these with the Brain's.
+// With --postgres, on the bench's PostgreSQL server (postgres-server.js), a database per Logger:
+//   pg-single  the `single` load against one Logger replica, beside the PostgreSQL storage floor
+//             for 32-event commits (storage-floor.js pgStorageFloor); two replicas on one database
+//             are not measured: their writers would interleave seqs out of commit order;
+//   pg-batch   the `batch` load, beside the PostgreSQL storage floor for 1,000-event commits.
+// Usage: node bench/learning-events.js [--postgres] [--runs 5] [--duration 10] [--only single,tracing,batch,timeline,contention]
+// (--only pg-single,pg-batch with --postgres; after npm run build); `npm run bench` runs these with the Brain's.
 import { createHash, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { alternate, failures, load, median, medianOf } from './stats.js';
 import { Stack, residentMiB } from './processes.js';
-import { eventValues, storageFloor } from './storage-floor.js';
+import { eventValues, pgStorageFloor, storageFloor } from './storage-floor.js';
 import { format } from './report.js';
 import { BenchFailure, assertReferenceClean, progress, runBench } from './runner.js';
 
@@ -253,6 +258,128 @@ async function batchGroup({ runs, duration_s: duration }) {
 }
 
 /**
+ * A PostgreSQL group's rounds: the Logger's load runs against the PostgreSQL storage floor for
+ * commits of `eventsPerCommit`, alternating; every run starts after a CHECKPOINT, so that neither
+ * inherits the other's dirty pages and WAL (nor a checkpoint started by them).
+ */
+async function pgIngestRounds({ runs, duration, postgres, group, loggerRun, eventsPerCommit, eventOf }) {
+  const afterCheckpoint = (run) => async () => {
+    await postgres.checkpoint();
+    return run();
+  };
+  return alternate(
+    runs,
+    {
+      logger: afterCheckpoint(() => loggerRun(duration)),
+      storage: afterCheckpoint(async () => ({
+        eventsPerSecond: await pgStorageFloor({ postgres, eventsPerCommit, seconds: duration, eventOf }),
+      })),
+    },
+    onRun(group),
+  );
+}
+
+const pgStorageSummary = (results) => ({ per_s: medianOf(results, 'eventsPerSecond'), runs_per_s: results.map((s) => s.eventsPerSecond) });
+
+async function pgSingleEventGroup({ runs, duration_s: duration }, _wanted, { postgres }) {
+  const stack = new Stack();
+  try {
+    const logger = await stack.service('learning-events', { DATABASE_URL: await postgres.createDatabase('logger_single') });
+    await singleEventRun(logger.url, 2); // JIT, the server's caches
+    const r = await pgIngestRounds({
+      runs,
+      duration,
+      postgres,
+      group: 'pg-single',
+      loggerRun: (seconds) => singleEventRun(logger.url, seconds),
+      // The best case for 32 connections, as in `single`: all 32 waiting events in one commit.
+      eventsPerCommit: 32,
+      eventOf: (_, now) => eventValues(singleEventOf(`bench-${randomUUID()}`), now),
+    });
+    const main = loadSummary(r.logger);
+    const storage = pgStorageSummary(r.storage);
+    const share = main.per_s / storage.per_s;
+    const twoReplicas =
+      'not measured: several Logger replicas on one database are not supported yet (each has a writer, and their seqs would interleave out of commit order on the feed)';
+    return {
+      rows: [
+        {
+          figure: 'PostgreSQL: POST /events, 32 connections, a different student per request, 1 Logger replica',
+          result: loadResult(main),
+          reference: `PostgreSQL storage floor, 32-event commits: ${format.int(storage.per_s)} events/s`,
+          ratio: format.percent(share),
+          target: `>= ${TARGET.single.share * 100} %, p99 <= ${TARGET.single.p99Ms} ms`,
+          met: share >= TARGET.single.share && main.p99_ms <= TARGET.single.p99Ms && main.non_2xx_or_errors === 0,
+          values: {
+            events_per_s: main.per_s,
+            p50_ms: main.p50_ms,
+            p99_ms: main.p99_ms,
+            non_2xx: main.non_2xx_or_errors,
+            reference_per_s: storage.per_s,
+            ratio: share,
+          },
+        },
+        {
+          figure: 'PostgreSQL: the same load, 2 Logger replicas on one database',
+          result: 'not measured',
+          reference: 'multi-replica writers are not supported yet',
+          ratio: '-',
+          target: 'info',
+          met: undefined,
+          values: { measured: false },
+        },
+      ],
+      details: { logger: main, storage_floor_32_per_commit: storage, logger_replicas: 1, two_replicas: twoReplicas },
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+async function pgBatchGroup({ runs, duration_s: duration }, _wanted, { postgres }) {
+  const stack = new Stack();
+  try {
+    const logger = await stack.service('learning-events', { DATABASE_URL: await postgres.createDatabase('logger_batch') });
+    const body = batchOf(1000, 'bench-batch');
+    await batchRun(logger.url, body, 2); // warm-up
+    const r = await pgIngestRounds({
+      runs,
+      duration,
+      postgres,
+      group: 'pg-batch',
+      loggerRun: (seconds) => batchRun(logger.url, body, seconds),
+      eventsPerCommit: 1000,
+      eventOf: (i, now) => eventValues(batchEventOf(i, 'bench-batch'), now),
+    });
+    const main = loadSummary(r.logger, 'eventsPerSecond');
+    const storage = pgStorageSummary(r.storage);
+    const share = main.per_s / storage.per_s;
+    return {
+      rows: [
+        {
+          figure: 'PostgreSQL: POST /events/batch of 1,000 events, 4 connections, 1 Logger replica',
+          result: loadResult(main),
+          reference: `PostgreSQL storage floor, 1,000-event commits: ${format.int(storage.per_s)} events/s`,
+          ratio: format.percent(share),
+          target: `>= ${TARGET.batch.share * 100} %`,
+          met: share >= TARGET.batch.share && main.non_2xx_or_errors === 0,
+          values: {
+            events_per_s: main.per_s,
+            p99_ms: main.p99_ms,
+            non_2xx: main.non_2xx_or_errors,
+            reference_per_s: storage.per_s,
+            ratio: share,
+          },
+        },
+      ],
+      details: { logger: main, storage_floor_1000_per_commit: storage, logger_replicas: 1 },
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+/**
  * One full-timeline GET, timed from the request to the last byte (parsing is the client's
  * business), while the server's resident memory is sampled every 5 ms.
  */
@@ -439,6 +566,8 @@ export const loggerGroups = [
   { names: ['batch'], run: batchGroup },
   { names: ['timeline'], run: timelineGroup },
   { names: ['contention'], run: contentionGroup },
+  { names: ['pg-single'], engine: 'postgres', run: pgSingleEventGroup },
+  { names: ['pg-batch'], engine: 'postgres', run: pgBatchGroup },
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await runBench(loggerGroups);

@@ -2,7 +2,12 @@
 // (its own migrations), pragmas (WAL, synchronous=FULL), insert statement and v7 event ids, but
 // through one prepared statement of the driver, with no HTTP, no knex and no threads. Whatever the
 // Logger does on top of this costs throughput, as with the bare-http ceiling.
+//
+// On PostgreSQL (pgStorageFloor), the same: the Logger's migrations and insert statement on a new
+// database of the bench's server, one named (prepared) statement of the `pg` driver on one
+// connection, the server's default synchronous_commit (on).
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { openDatabase, migrateToLatest, SQLITE_PRAGMAS } from '../services/common/dist/index.js';
 import { migrations } from '../services/learning-events/dist/migrations/index.js';
 import { timeOrderedUuid } from '../services/learning-events/dist/src/domain/events.js';
@@ -35,6 +40,51 @@ export async function storageFloor({ eventsPerCommit, seconds, eventOf }) {
   } finally {
     db.close();
     dir.remove();
+  }
+}
+
+let floorDatabases = 0;
+
+/**
+ * The same on PostgreSQL: commits of `eventsPerCommit` events for `seconds` on a new database of
+ * `postgres` (see postgres-server.js), dropped afterwards; returns events/s. Each commit is one
+ * INSERT of them all, on its own, as the Logger's writer sends a group of new events (no BEGIN and
+ * COMMIT around one statement: it is a transaction by itself).
+ */
+export async function pgStorageFloor({ postgres, eventsPerCommit, seconds, eventOf }) {
+  const name = `storage_floor_${(floorDatabases += 1)}`;
+  const url = await postgres.createDatabase(name);
+  try {
+    const knex = openDatabase(url);
+    try {
+      await migrateToLatest(knex, migrations);
+    } finally {
+      await knex.destroy();
+    }
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // knex turns the `?` placeholders into `$1, $2...` for pg; so does this. A named statement is
+      // parsed and planned once per connection, like the SQLite floor's prepared statement.
+      let n = 0;
+      const insert = {
+        name: `insert-${eventsPerCommit}-events`,
+        text: insertEventsSql(eventsPerCommit).replace(/\?/g, () => `$${(n += 1)}`),
+      };
+      let stored = 0;
+      const started = performance.now();
+      while (performance.now() - started < seconds * 1000) {
+        const now = Date.now();
+        const values = [];
+        for (let i = 0; i < eventsPerCommit; i += 1) values.push(...eventOf(i, now));
+        stored += (await client.query({ ...insert, values })).rowCount;
+      }
+      return stored / ((performance.now() - started) / 1000);
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await postgres.dropDatabase(name);
   }
 }
 
