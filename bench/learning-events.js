@@ -209,6 +209,26 @@ async function singleEventGroup({ runs, duration_s: duration }, wanted) {
   }
 }
 
+/** The batch row: the Logger's load summary against a storage floor's 1,000-event commits. */
+function batchRow(figure, floorName, main, storage) {
+  const share = main.per_s / storage.per_s;
+  return {
+    figure,
+    result: loadResult(main),
+    reference: `${floorName}, 1,000-event commits: ${format.int(storage.per_s)} events/s`,
+    ratio: format.percent(share),
+    target: `>= ${TARGET.batch.share * 100} %`,
+    met: share >= TARGET.batch.share && main.non_2xx_or_errors === 0,
+    values: {
+      events_per_s: main.per_s,
+      p99_ms: main.p99_ms,
+      non_2xx: main.non_2xx_or_errors,
+      reference_per_s: storage.per_s,
+      ratio: share,
+    },
+  };
+}
+
 async function batchGroup({ runs, duration_s: duration }) {
   const stack = new Stack();
   try {
@@ -231,25 +251,8 @@ async function batchGroup({ runs, duration_s: duration }) {
     );
     const main = loadSummary(r.logger, 'eventsPerSecond');
     const storage = { per_s: medianOf(r.storage, 'eventsPerSecond'), runs_per_s: r.storage.map((s) => s.eventsPerSecond) };
-    const share = main.per_s / storage.per_s;
     return {
-      rows: [
-        {
-          figure: 'POST /events/batch of 1,000 events, 4 connections',
-          result: loadResult(main),
-          reference: `storage floor, 1,000-event commits: ${format.int(storage.per_s)} events/s`,
-          ratio: format.percent(share),
-          target: `>= ${TARGET.batch.share * 100} %`,
-          met: share >= TARGET.batch.share && main.non_2xx_or_errors === 0,
-          values: {
-            events_per_s: main.per_s,
-            p99_ms: main.p99_ms,
-            non_2xx: main.non_2xx_or_errors,
-            reference_per_s: storage.per_s,
-            ratio: share,
-          },
-        },
-      ],
+      rows: [batchRow('POST /events/batch of 1,000 events, 4 connections', 'storage floor', main, storage)],
       details: { logger: main, storage_floor_1000_per_commit: storage },
     };
   } finally {
@@ -353,24 +356,14 @@ async function pgBatchGroup({ runs, duration_s: duration }, _wanted, { postgres 
     });
     const main = loadSummary(r.logger, 'eventsPerSecond');
     const storage = pgStorageSummary(r.storage);
-    const share = main.per_s / storage.per_s;
     return {
       rows: [
-        {
-          figure: 'PostgreSQL: POST /events/batch of 1,000 events, 4 connections, 1 Logger replica',
-          result: loadResult(main),
-          reference: `PostgreSQL storage floor, 1,000-event commits: ${format.int(storage.per_s)} events/s`,
-          ratio: format.percent(share),
-          target: `>= ${TARGET.batch.share * 100} %`,
-          met: share >= TARGET.batch.share && main.non_2xx_or_errors === 0,
-          values: {
-            events_per_s: main.per_s,
-            p99_ms: main.p99_ms,
-            non_2xx: main.non_2xx_or_errors,
-            reference_per_s: storage.per_s,
-            ratio: share,
-          },
-        },
+        batchRow(
+          'PostgreSQL: POST /events/batch of 1,000 events, 4 connections, 1 Logger replica',
+          'PostgreSQL storage floor',
+          main,
+          storage,
+        ),
       ],
       details: { logger: main, storage_floor_1000_per_commit: storage, logger_replicas: 1 },
     };

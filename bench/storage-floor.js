@@ -28,15 +28,7 @@ export async function storageFloor({ eventsPerCommit, seconds, eventOf }) {
     for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
     const insert = db.prepare(insertEventsSql(eventsPerCommit));
     const commit = db.transaction((values) => insert.all(values));
-    let stored = 0;
-    const started = performance.now();
-    while (performance.now() - started < seconds * 1000) {
-      const now = Date.now();
-      const values = [];
-      for (let i = 0; i < eventsPerCommit; i += 1) values.push(...eventOf(i, now));
-      stored += commit(values).length;
-    }
-    return stored / ((performance.now() - started) / 1000);
+    return await eventsPerSecond({ eventsPerCommit, seconds, eventOf }, async (values) => commit(values).length);
   } finally {
     db.close();
     dir.remove();
@@ -71,21 +63,29 @@ export async function pgStorageFloor({ postgres, eventsPerCommit, seconds, event
         name: `insert-${eventsPerCommit}-events`,
         text: insertEventsSql(eventsPerCommit).replace(/\?/g, () => `$${(n += 1)}`),
       };
-      let stored = 0;
-      const started = performance.now();
-      while (performance.now() - started < seconds * 1000) {
-        const now = Date.now();
-        const values = [];
-        for (let i = 0; i < eventsPerCommit; i += 1) values.push(...eventOf(i, now));
-        stored += (await client.query({ ...insert, values })).rowCount;
-      }
-      return stored / ((performance.now() - started) / 1000);
+      return await eventsPerSecond(
+        { eventsPerCommit, seconds, eventOf },
+        async (values) => (await client.query({ ...insert, values })).rowCount,
+      );
     } finally {
       await client.end();
     }
   } finally {
     await postgres.dropDatabase(name);
   }
+}
+
+/** Commits groups of events with `commit(values)` (which returns how many it stored) for `seconds`; returns events/s. */
+async function eventsPerSecond({ eventsPerCommit, seconds, eventOf }, commit) {
+  let stored = 0;
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    const now = Date.now();
+    const values = [];
+    for (let i = 0; i < eventsPerCommit; i += 1) values.push(...eventOf(i, now));
+    stored += await commit(values);
+  }
+  return stored / ((performance.now() - started) / 1000);
 }
 
 /** One event as the row values the Logger stores for it. */
