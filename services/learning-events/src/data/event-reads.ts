@@ -3,7 +3,7 @@
 // into JSON away from the event loop that answers requests; only the JSON's bytes cross back, moved
 // rather than copied, ready to be written to the socket.
 import type { Knex } from '@learning-analytics/common';
-import { readEventPage } from '../api/bounded-page.js';
+import { readEventPage } from './bounded-page.js';
 import {
   headSeq,
   listErasures,
@@ -67,5 +67,3 @@ export async function readFeedPage(db: Knex, after: number, limit: number): Prom
   if (more) erasures = erasures.filter((marker) => marker.seq <= lastSeq!);
   return { events: { json: utf8.encode(json), count, more, lastSeq }, erasures, head };
 }
-
-export { headSeq };

@@ -3,7 +3,8 @@
 // hold up the event loop that parses requests, answers /health and hands appends to the writer.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '@learning-analytics/common';
-import { headSeq, readFeedPage, readTimelinePage } from './event-reads.js';
+import { readFeedPage, readTimelinePage } from './event-reads.js';
+import { headSeq } from './event-store.js';
 import type { FromReaderThread, ReadRequest, ReadResults, ReaderThreadOptions, ToReaderThread } from './reader-protocol.js';
 
 const port = parentPort!;

@@ -2,7 +2,7 @@
 // events or once the page's JSON reaches MAX_PAGE_CHARS, whichever comes first. Memory per request
 // stays bounded (10,000 events of 16 KiB details would otherwise be one 160 MB string); a client
 // that follows the returned position simply gets a shorter page.
-import { eventRowJson, type EventRow } from '../data/event-store.js';
+import { eventRowJson, type EventRow } from './event-store.js';
 
 /** Upper bound on a page's JSON, in characters (about 8 MiB of ASCII). One event always fits. */
 export const MAX_PAGE_CHARS = 8 * 1024 * 1024;
