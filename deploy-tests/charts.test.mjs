@@ -1,9 +1,11 @@
 // The Helm charts: helm lint and helm template for the defaults and every ci/*-values.yaml
-// scenario; every rendered object valid against the Kubernetes API schemas; the invariants of a
-// single-writer workload, on SQLite or PostgreSQL; authentication (the AUTH_* environment, the
-// files it names, the ServiceAccount token and the RBAC binding it needs); the optional features;
-// PostgreSQL (the URL from a Secret, no claim, the refusals); the umbrella's wiring (the Brain's
-// grant on the Logger, the NetworkPolicies, a database per service).
+// scenario; every rendered object valid against the Kubernetes API schemas; the invariants of each
+// engine's workload (one Pod and Recreate on SQLite; replicas, a RollingUpdate, a
+// PodDisruptionBudget that never blocks a drain and an optional autoscaler on PostgreSQL);
+// authentication (the AUTH_* environment, the files it names, the ServiceAccount token and the
+// RBAC binding it needs); the optional features; PostgreSQL (the URL from a Secret, no claim,
+// several replicas, autoscaling, the refusals); the umbrella's wiring (the Brain's grant on the
+// Logger, the NetworkPolicies, a database per service).
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +36,16 @@ function someOfKind(objects, kind) {
   const found = objectsOfKind(objects, kind);
   if (found.length === 0) throw new Error(`the render has no ${kind}, so the checks of each ${kind} would check nothing`);
   return found;
+}
+
+/**
+ * The Pods a PodDisruptionBudget lets the eviction API take out of `replicas` healthy ones, as the
+ * disruption controller counts them: percentages of the replicas, rounded up.
+ */
+function disruptionsAllowed({ minAvailable, maxUnavailable }, replicas) {
+  const scaled = (value) => (typeof value === 'string' ? Math.ceil((Number(value.replace(/%$/, '')) * replicas) / 100) : value);
+  const desiredHealthy = minAvailable === undefined ? replicas - scaled(maxUnavailable) : scaled(minAvailable);
+  return Math.max(0, replicas - desiredHealthy);
 }
 
 const scenarioTable = allScenarios().map((scenario) => [`${scenario.chart} ${scenario.name}`, scenario]);
@@ -72,7 +84,7 @@ describe.each(scenarioTable)('%s', (_label, scenario) => {
     }
   });
 
-  test('each service is a single-writer workload (SQLite, or PostgreSQL) with probes, limits and a locked-down container', async () => {
+  test('each service is a workload of its engine (one Pod on SQLite, replicas on PostgreSQL) with probes, limits and a locked-down container', async () => {
     const { objects } = await render(scenario);
     const deployments = objectsOfKind(objects, 'Deployment');
     expect(deployments.length).toBeGreaterThan(0);
@@ -81,9 +93,38 @@ describe.each(scenarioTable)('%s', (_label, scenario) => {
       const pod = spec.template.spec;
       const [container] = pod.containers;
       const env = envOf(container);
+      const postgres = Boolean(env.DATABASE_URL.valueFrom) || /^postgres(ql)?:\/\//.test(env.DATABASE_URL.value);
 
-      expect(spec.replicas).toBe(1);
-      expect(spec.strategy).toEqual({ type: 'Recreate' });
+      // SQLite: one writer, and the old Pod gone before the new one opens the database.
+      // PostgreSQL: replicas, replaced by a RollingUpdate; the autoscaler, when there is one,
+      // owns the number. The budget and the autoscaler select exactly the Deployment's Pods.
+      const name = deployment.metadata.name;
+      const budget = findObject(objects, 'PodDisruptionBudget', name);
+      const autoscaler = findObject(objects, 'HorizontalPodAutoscaler', name);
+      if (postgres) {
+        expect(spec.strategy.type).toBe('RollingUpdate');
+        if (autoscaler) {
+          expect(spec.replicas).toBeUndefined();
+          expect(autoscaler.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
+          expect(container.resources.requests.cpu).toEqual(expect.any(String));
+        } else {
+          expect(spec.replicas).toBeGreaterThanOrEqual(1);
+        }
+        if (budget) {
+          expect(budget.spec.selector.matchLabels).toEqual(spec.selector.matchLabels);
+          // A node drain: never blocked, even at the fewest replicas, and with two or more it
+          // leaves at least one Pod answering while it evicts.
+          const fewest = autoscaler ? autoscaler.spec.minReplicas : spec.replicas;
+          const evictable = disruptionsAllowed(budget.spec, fewest);
+          expect({ name, fewest, evictable: evictable >= 1 }).toEqual({ name, fewest, evictable: true });
+          if (fewest >= 2) expect({ name, fewest, answering: fewest - evictable >= 1 }).toEqual({ name, fewest, answering: true });
+        }
+      } else {
+        expect(spec.replicas).toBe(1);
+        expect(spec.strategy).toEqual({ type: 'Recreate' });
+        expect(budget).toBeUndefined();
+        expect(autoscaler).toBeUndefined();
+      }
       expect(Object.keys(spec.selector.matchLabels).sort()).toEqual(['app.kubernetes.io/instance', 'app.kubernetes.io/name']);
       expect(spec.template.metadata.labels).toEqual(expect.objectContaining(spec.selector.matchLabels));
       expect(pod.containers).toHaveLength(1);
@@ -105,7 +146,6 @@ describe.each(scenarioTable)('%s', (_label, scenario) => {
       // backups, their volume at BACKUP_DIR. PostgreSQL (its URL from a Secret or the values): no
       // data volume and no backups, /tmp the only writable path. Every other mount (the
       // credentials) read-only.
-      const postgres = Boolean(env.DATABASE_URL.valueFrom) || /^postgres(ql)?:\/\//.test(env.DATABASE_URL.value);
       if (postgres) {
         if (env.DATABASE_URL.valueFrom) expect(Object.keys(env.DATABASE_URL.valueFrom)).toEqual(['secretKeyRef']);
         expect(env.BACKUP_DIR).toBeUndefined();
@@ -408,7 +448,10 @@ describe('the umbrella chart', () => {
 });
 
 describe('PostgreSQL (database.existingSecret or database.url)', () => {
-  /** The render's Deployment of `chart` (a service chart or the umbrella), its env by name, its volumes and mounts, and the claims. */
+  /**
+   * The render's Deployment of `chart` (a service chart or the umbrella), its env by name, its
+   * volumes and mounts, the claims, and its PodDisruptionBudget and HorizontalPodAutoscaler.
+   */
   const postgresOf = async (chart, { set = [], valuesFiles = [], service = chart } = {}) => {
     const { objects } = await helmTemplate(join(chartsDir, chart), { release: RELEASE, namespace: NAMESPACE, set, valuesFiles });
     const deployment = someOfKind(objects, 'Deployment').find(
@@ -425,6 +468,8 @@ describe('PostgreSQL (database.existingSecret or database.url)', () => {
       mounts: container.volumeMounts.map((mount) => mount.mountPath),
       volumes: pod.volumes.map((volume) => volume.name),
       claims: objectsOfKind(objects, 'PersistentVolumeClaim').map((claim) => claim.metadata.name),
+      budget: findObject(objects, 'PodDisruptionBudget', deployment.metadata.name),
+      autoscaler: findObject(objects, 'HorizontalPodAutoscaler', deployment.metadata.name),
     };
   };
   const postgresValues = (chart) => [join(chartsDir, chart, 'ci', 'postgres-values.yaml')];
@@ -453,8 +498,10 @@ describe('PostgreSQL (database.existingSecret or database.url)', () => {
     expect(logger.volumes).not.toContain('data');
     expect(logger.mounts).not.toContain('/data');
     expect(logger.mounts).toContain('/tmp');
+    // One replica unless asked for more, but rolled out beside the old one, never without one.
     expect(logger.deployment.spec.replicas).toBe(1);
-    expect(logger.deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(logger.deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(logger.budget.spec).toEqual({ maxUnavailable: 1, selector: logger.deployment.spec.selector });
   });
 
   test('concept-mastery postgres: DATABASE_URL from database.url, only the settings given', async () => {
@@ -468,8 +515,131 @@ describe('PostgreSQL (database.existingSecret or database.url)', () => {
     });
     expect(brain.claims).toEqual([]);
     expect(brain.volumes).not.toContain('data');
-    expect(brain.deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(brain.deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
   });
+
+  test.each([
+    ['learning-events', 'database.existingSecret=pg'],
+    ['learning-events', 'database.url=postgres://logger@postgres:5432/learning_events'],
+    ['concept-mastery', 'database.existingSecret=pg'],
+    ['concept-mastery', 'database.url=postgres://brain@postgres:5432/concept_mastery'],
+  ])(
+    '%s with %s and replicaCount=2: two Pods, a RollingUpdate, no claim, a PodDisruptionBudget of maxUnavailable 1, no autoscaler',
+    async (chart, database) => {
+      const service = await postgresOf(chart, { set: [database, 'replicaCount=2'] });
+      const { spec, metadata } = service.deployment;
+      expect(spec.replicas).toBe(2);
+      // A new Pod must be ready before an old one stops (maxUnavailable 0), one extra at a time.
+      expect(spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+      expect(service.claims).toEqual([]);
+      expect(service.volumes).not.toContain('data');
+      expect(service.budget).toEqual(
+        expect.objectContaining({
+          apiVersion: 'policy/v1',
+          metadata: expect.objectContaining({ name: metadata.name, labels: metadata.labels }),
+          spec: { maxUnavailable: 1, selector: { matchLabels: spec.selector.matchLabels } },
+        }),
+      );
+      expect(service.autoscaler).toBeUndefined();
+      expect(await validateKubernetesObjects(service.objects.filter((object) => !isHook(object)))).toEqual({});
+    },
+  );
+
+  test.each(['learning-events', 'concept-mastery'])(
+    '%s with autoscaling.enabled: an autoscaling/v2 HorizontalPodAutoscaler on CPU, and no replicas on the Deployment',
+    async (chart) => {
+      const service = await postgresOf(chart, {
+        set: [
+          'database.existingSecret=pg',
+          'autoscaling.enabled=true',
+          'autoscaling.maxReplicas=8',
+          'autoscaling.targetCPUUtilizationPercentage=65',
+        ],
+      });
+      expect(service.deployment.spec).not.toHaveProperty('replicas');
+      expect(service.deployment.spec.strategy.type).toBe('RollingUpdate');
+      expect(service.autoscaler.apiVersion).toBe('autoscaling/v2');
+      expect(service.autoscaler.spec).toEqual({
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: service.deployment.metadata.name },
+        minReplicas: 2,
+        maxReplicas: 8,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 65 } } }],
+      });
+      // Utilization is a share of the CPU request, which the default values set.
+      expect(service.deployment.spec.template.spec.containers[0].resources.requests.cpu).toBe('100m');
+      expect(service.budget.spec.maxUnavailable).toBe(1);
+      expect(await validateKubernetesObjects(service.objects.filter((object) => !isHook(object)))).toEqual({});
+    },
+  );
+
+  test.each(['learning-events', 'concept-mastery'])(
+    '%s: the budget and the rollout are configurable, and the budget can be left out',
+    async (chart) => {
+      const tuned = await postgresOf(chart, {
+        set: [
+          'database.existingSecret=pg',
+          'replicaCount=4',
+          'rollingUpdate.maxSurge=50%',
+          'rollingUpdate.maxUnavailable=1',
+          'podDisruptionBudget.minAvailable=75%',
+        ],
+      });
+      expect(tuned.deployment.spec.strategy.rollingUpdate).toEqual({ maxSurge: '50%', maxUnavailable: 1 });
+      expect(tuned.budget.spec).toEqual({ minAvailable: '75%', selector: tuned.deployment.spec.selector });
+      const without = await postgresOf(chart, {
+        set: ['database.existingSecret=pg', 'replicaCount=2', 'podDisruptionBudget.enabled=false'],
+      });
+      expect(without.budget).toBeUndefined();
+    },
+  );
+
+  test.each(['learning-events', 'concept-mastery'])('%s on SQLite renders neither a budget nor an autoscaler', async (chart) => {
+    const { objects } = await helmTemplate(join(chartsDir, chart), { release: RELEASE, namespace: NAMESPACE });
+    expect(objectsOfKind(objects, 'PodDisruptionBudget')).toEqual([]);
+    expect(objectsOfKind(objects, 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+
+  test.each(['learning-events', 'concept-mastery'])(
+    '%s refuses a budget that would block every drain, an autoscaler without room or without a CPU request, and a rollout that cannot move',
+    async (chart) => {
+      const refusals = [
+        [
+          ['replicaCount=1', 'podDisruptionBudget.minAvailable=1'],
+          /podDisruptionBudget\.minAvailable is 1, which leaves no Pod to evict at replicaCount \(1\), the fewest Pods the Deployment runs: every drain of their nodes would wait forever/,
+        ],
+        // 60% of 2 Pods is 2, rounded up as Kubernetes does.
+        [
+          ['replicaCount=2', 'podDisruptionBudget.minAvailable=60%'],
+          /podDisruptionBudget\.minAvailable is 60%, which leaves no Pod to evict at replicaCount \(2\)/,
+        ],
+        [
+          ['autoscaling.enabled=true', 'podDisruptionBudget.minAvailable=2'],
+          /podDisruptionBudget\.minAvailable is 2, which leaves no Pod to evict at autoscaling\.minReplicas \(2\)/,
+        ],
+        [
+          ['autoscaling.enabled=true', 'autoscaling.minReplicas=5'],
+          /autoscaling\.minReplicas \(5\) is above autoscaling\.maxReplicas \(4\)/,
+        ],
+        [
+          ['autoscaling.enabled=true', 'resources.requests.cpu=null'],
+          /autoscaling\.enabled scales on CPU utilization, a share of the container's CPU request, but resources\.requests\.cpu is not set/,
+        ],
+        [
+          ['rollingUpdate.maxSurge=0', 'rollingUpdate.maxUnavailable=0%'],
+          /rollingUpdate\.maxSurge and rollingUpdate\.maxUnavailable are both 0: a rollout could neither start a new Pod nor stop an old one/,
+        ],
+      ];
+      for (const [set, message] of refusals) {
+        await expect(postgresOf(chart, { set: ['database.existingSecret=pg', ...set] })).rejects.toThrow(message);
+      }
+      // The same budget is fine once there are Pods to spare.
+      await expect(
+        postgresOf(chart, { set: ['database.existingSecret=pg', 'replicaCount=2', 'podDisruptionBudget.minAvailable=1'] }),
+      ).resolves.toEqual(
+        expect.objectContaining({ budget: expect.objectContaining({ spec: expect.objectContaining({ minAvailable: 1 }) }) }),
+      );
+    },
+  );
 
   test.each(['learning-events', 'concept-mastery'])(
     '%s: existingSecret alone reads key "url", leaves the pool and timeouts to the service, and ignores persistence',
@@ -532,19 +702,22 @@ describe('PostgreSQL (database.existingSecret or database.url)', () => {
   );
 
   test.each(['learning-events', 'concept-mastery'])(
-    '%s: behind the schema, the templates refuse several replicas, on either engine, and two sources of the URL',
+    '%s: behind the schema, the templates refuse several replicas and autoscaling on SQLite, and two sources of the URL',
     async (chart) => {
-      await expect(templateWithoutSchema(chart, ['replicaCount=2', 'database.existingSecret=pg'])).rejects.toThrow(
-        /replicaCount is 2: the chart runs one replica on PostgreSQL too, because several replicas on one PostgreSQL database are not safe yet \(the Logger's feed order assumes a single writer\); several replicas need a later release\. Set replicaCount=1/,
-      );
       await expect(templateWithoutSchema(chart, ['replicaCount=3'])).rejects.toThrow(
-        /replicaCount is 3: SQLite has a single writer, so the chart runs one replica; several replicas need PostgreSQL and a later release\. Set replicaCount=1/,
+        /replicaCount is 3: SQLite has a single writer, so the chart runs one replica on SQLite; several replicas need PostgreSQL \(database\.existingSecret or database\.url\)\. Set replicaCount=1/,
+      );
+      await expect(templateWithoutSchema(chart, ['autoscaling.enabled=true'])).rejects.toThrow(
+        /autoscaling\.enabled scales the Deployment out, but SQLite has a single writer and the chart runs one replica on it: autoscaling needs PostgreSQL \(database\.existingSecret or database\.url\)\. Set autoscaling\.enabled=false/,
       );
       await expect(templateWithoutSchema(chart, ['database.url=postgres://postgres/db', 'database.existingSecret=pg'])).rejects.toThrow(
         /database\.url and database\.existingSecret both name the PostgreSQL database: set only one/,
       );
-      // The copy itself renders: what stops the renders above is the template checks.
-      await expect(templateWithoutSchema(chart, ['database.existingSecret=pg'])).resolves.toEqual(expect.objectContaining({ stderr: '' }));
+      // The copy itself renders, several replicas on PostgreSQL too: what stops the renders above
+      // is the template checks.
+      await expect(templateWithoutSchema(chart, ['database.existingSecret=pg', 'replicaCount=2'])).resolves.toEqual(
+        expect.objectContaining({ stderr: '' }),
+      );
     },
   );
 
@@ -562,11 +735,38 @@ describe('PostgreSQL (database.existingSecret or database.url)', () => {
       ],
       /learning-events\.database\.url and concept-mastery\.database\.url name the same database, learning on postgres:5432: give each service a database of its own/,
     ],
+    [
+      'the same database, several replicas each',
+      [
+        'learning-events.database.url=postgres://logger:a@postgres:5432/learning',
+        'learning-events.replicaCount=2',
+        'concept-mastery.database.url=postgres://brain:b@postgres:5432/learning',
+        'concept-mastery.autoscaling.enabled=true',
+      ],
+      /name the same database, learning on postgres:5432/,
+    ],
+    [
+      // libpq's defaults: the port 5432, and without a path the database of the user's name.
+      'the same database spelt two ways (host case, default port, database by user name)',
+      [
+        'learning-events.database.url=postgres://learning@Postgres',
+        'concept-mastery.database.url=postgres://brain:b@postgres:5432/learning',
+      ],
+      /name the same database, learning on postgres:5432/,
+    ],
   ])('the umbrella refuses both services on %s', async (_label, set, message) => {
     await expect(helmTemplate(umbrellaChart, { release: RELEASE, namespace: NAMESPACE, set })).rejects.toThrow(message);
   });
 
   test('the umbrella accepts two databases on one server, and one key for a Brain that is not installed', async () => {
+    for (const [logger, brain] of [
+      ['postgres://logger@postgres:5432/learning', 'postgres://brain@postgres:5433/learning'],
+      ['postgres://logger@postgres-a/learning', 'postgres://brain@postgres-b/learning'],
+    ]) {
+      await expect(
+        helmTemplate(umbrellaChart, { set: [`learning-events.database.url=${logger}`, `concept-mastery.database.url=${brain}`] }),
+      ).resolves.toEqual(expect.objectContaining({ stderr: '' }));
+    }
     await expect(
       helmTemplate(umbrellaChart, {
         set: [
@@ -582,6 +782,22 @@ describe('PostgreSQL (database.existingSecret or database.url)', () => {
     ).resolves.toEqual(expect.objectContaining({ stderr: '' }));
   });
 
+  test('the umbrella runs both services on one server, each on its own database, with replicas, budgets and an autoscaler (ci/postgres-one-server)', async () => {
+    const values = [join(umbrellaChart, 'ci', 'postgres-one-server-values.yaml')];
+    const logger = await postgresOf('learning-analytics', { valuesFiles: values, service: 'learning-events' });
+    const brain = await postgresOf('learning-analytics', { valuesFiles: values, service: 'concept-mastery' });
+    const [loggerUrl, brainUrl] = [logger, brain].map((service) => new URL(service.env.DATABASE_URL.value));
+    expect(loggerUrl.host).toBe(brainUrl.host);
+    expect(loggerUrl.pathname).not.toBe(brainUrl.pathname);
+    expect(logger.deployment.spec.replicas).toBe(3);
+    expect(logger.budget.spec.maxUnavailable).toBe(1);
+    expect(logger.autoscaler).toBeUndefined();
+    expect(brain.deployment.spec).not.toHaveProperty('replicas');
+    expect(brain.autoscaler.spec).toEqual(expect.objectContaining({ minReplicas: 2, maxReplicas: 6 }));
+    expect(brain.budget.spec).toEqual({ minAvailable: 1, selector: brain.deployment.spec.selector });
+    expect(logger.claims).toEqual([]);
+  });
+
   test.each(['learning-events', 'concept-mastery'])(
     '%s NOTES.txt names the Secret (never the URL), warns about database.url, and drops the emptyDir warning',
     async (chart) => {
@@ -595,6 +811,15 @@ describe('PostgreSQL (database.existingSecret or database.url)', () => {
         expect(fromSecret).toMatch(/The database is PostgreSQL: DATABASE_URL comes from key url of the Secret pg/);
         expect(fromSecret).toContain(`rollout restart deployment/${RELEASE}-${chart}`);
         expect(fromSecret).not.toMatch(/WARNING/);
+        expect(fromSecret).toMatch(
+          new RegExp(
+            `It runs 1 replica\\(s\\), rolled out with a RollingUpdate; the PodDisruptionBudget\\n${RELEASE}-${chart} limits how many`,
+          ),
+        );
+        const scaled = await notesWith('scaled.yaml', 'database: {existingSecret: pg}\nautoscaling: {enabled: true, maxReplicas: 7}\n');
+        expect(scaled).toMatch(
+          /It runs 2 to 7 replicas, as many as the HorizontalPodAutoscaler sets\n\(for an average CPU use of 80% of the request\)/,
+        );
         const fromUrl = await notesWith('url.yaml', 'database: {url: "postgres://user:s3cret@postgres:5432/db"}\n');
         expect(fromUrl).toMatch(/WARNING: database\.url is written into the Deployment/);
         expect(fromUrl).not.toContain('s3cret');

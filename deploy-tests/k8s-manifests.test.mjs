@@ -3,7 +3,7 @@
 // the namespace they are generated for, valid against the Kubernetes API schemas; generated for
 // another namespace, every name that depends on it follows. The overlay k8s/overlays/postgres
 // renders what the chart renders with both services on PostgreSQL: no claim, no data volume,
-// DATABASE_URL from the Secret.
+// DATABASE_URL from the Secret, two replicas each with a RollingUpdate and a PodDisruptionBudget.
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,7 +102,7 @@ test.each([
 describe('the overlay k8s/overlays/postgres', () => {
   const rendered = () => kubectlKustomize(postgresOverlay).then((yaml) => parseManifests(yaml).sort(byKindAndName));
 
-  test("renders what the chart renders with each service's database.existingSecret set (its ci/postgres-values.yaml)", async () => {
+  test("renders what the chart renders with each service's database.existingSecret and replicaCount 2 set (its ci/postgres-values.yaml)", async () => {
     expect(await rendered()).toEqual(await chartDeployment([join(umbrellaChart, 'ci', 'postgres-values.yaml')]));
   });
 
@@ -125,9 +125,25 @@ describe('the overlay k8s/overlays/postgres', () => {
       expect(container.volumeMounts.filter((mount) => !mount.readOnly)).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
       expect(pod.volumes.map((volume) => volume.name)).not.toContain('data');
       expect(pod.volumes.find((volume) => volume.name === 'tmp').emptyDir).toBeDefined();
-      // Still one writer, and never two at once.
-      expect(deployment.spec.replicas).toBe(1);
-      expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+      // Two replicas, replaced one extra Pod at a time, never fewer than two ready.
+      expect(deployment.spec.replicas).toBe(2);
+      expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     }
+  });
+
+  test('has a PodDisruptionBudget per Deployment, in its namespace, that lets a drain evict one of its two Pods at a time', async () => {
+    const objects = await rendered();
+    const budgets = objectsOfKind(objects, 'PodDisruptionBudget');
+    expect(budgets.map((budget) => budget.metadata.name).sort()).toEqual([
+      'learning-analytics-concept-mastery',
+      'learning-analytics-learning-events',
+    ]);
+    for (const budget of budgets) {
+      const deployment = objects.find((object) => object.kind === 'Deployment' && object.metadata.name === budget.metadata.name);
+      expect(budget.metadata.namespace).toBe(deployment.metadata.namespace);
+      expect(budget.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: deployment.spec.selector.matchLabels } });
+    }
+    // The base, on SQLite, has none: one Pod has nothing to spare.
+    expect(objectsOfKind(parseManifests(await kubectlKustomize(k8sDir)), 'PodDisruptionBudget')).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // values.schema.json: a values mistake stops helm before anything reaches the cluster, with a
 // message that names the key. Checked through `helm template`, as `helm install` does it.
 import { join } from 'node:path';
-import { helmTemplate } from './support/helm.mjs';
+import { helm, helmTemplate } from './support/helm.mjs';
 import { chartsDir } from './support/repository.mjs';
 
 const rejection = async (chart, set) => {
@@ -59,10 +59,8 @@ describe.each(['learning-events', 'concept-mastery'])('the %s chart rejects', (c
   });
 
   test.each([
-    // One writer: SQLite's, and the Logger's feed order on PostgreSQL too, for now.
-    ['several replicas', ['replicaCount=2'], /replicaCount: Must be less than or equal to 1/],
-    ['several replicas on PostgreSQL', ['replicaCount=2', 'database.existingSecret=pg'], /replicaCount: Must be less than or equal to 1/],
     ['no replica', ['replicaCount=0'], /replicaCount: Must be greater than or equal to 1/],
+    ['no replica on PostgreSQL', ['replicaCount=0', 'database.existingSecret=pg'], /replicaCount: Must be greater than or equal to 1/],
     ['a database URL of another engine', ['database.url=mysql://user:password@mysql:3306/db'], /database\.url: Does not match pattern/],
     [
       'an SQLite URL (SQLite is the default: leave the URL empty)',
@@ -116,6 +114,78 @@ describe.each(['learning-events', 'concept-mastery'])('the %s chart rejects', (c
     ],
   ])('%s', async (_label, set, message) => {
     expect(await rejection(chart, set)).toMatch(message);
+  });
+
+  // SQLite has a single writer: the schema's if/then (database.url and database.existingSecret
+  // both empty) holds replicaCount at 1 and autoscaling off, and names the key.
+  test.each([
+    ['several replicas on SQLite', ['replicaCount=2'], /replicaCount: Must be less than or equal to 1/],
+    [
+      'several replicas on SQLite without persistence',
+      ['replicaCount=2', 'persistence.enabled=false'],
+      /replicaCount: Must be less than or equal to 1/,
+    ],
+    ['autoscaling on SQLite', ['autoscaling.enabled=true'], /autoscaling\.enabled: autoscaling\.enabled does not match: false/],
+  ])('%s', async (_label, set, message) => {
+    const output = await rejection(chart, set);
+    expect(output).toMatch(message);
+    expect(output).toMatch(/\(root\): Must validate "then" as "if" was valid/);
+  });
+
+  test('helm lint fails on several replicas on SQLite, naming the key', async () => {
+    const lint = helm(['lint', '--strict', join(chartsDir, chart), '--set', 'replicaCount=2']);
+    await expect(lint).rejects.toThrow(/replicaCount: Must be less than or equal to 1/);
+    await expect(lint).rejects.toThrow(/1 chart\(s\) linted, 1 chart\(s\) failed/);
+  });
+
+  test.each([
+    [
+      'a budget of no Pod',
+      ['podDisruptionBudget.maxUnavailable=0'],
+      /podDisruptionBudget\.maxUnavailable: Must be greater than or equal to 1/,
+    ],
+    ['a budget of 0%', ['podDisruptionBudget.maxUnavailable=0%'], /podDisruptionBudget\.maxUnavailable: Does not match pattern/],
+    ['minAvailable 0', ['podDisruptionBudget.minAvailable=0'], /podDisruptionBudget\.minAvailable: Must be greater than or equal to 1/],
+    ['a percentage above 100', ['rollingUpdate.maxSurge=150%'], /rollingUpdate\.maxSurge: Does not match pattern/],
+    [
+      'a surge that is neither a number nor a percentage',
+      ['rollingUpdate.maxSurge=one'],
+      /rollingUpdate\.maxSurge: Does not match pattern/,
+    ],
+    ['a negative surge', ['rollingUpdate.maxSurge=-1'], /rollingUpdate\.maxSurge: Must be greater than or equal to 0/],
+    [
+      'an autoscaler of no Pod',
+      ['database.existingSecret=pg', 'autoscaling.minReplicas=0'],
+      /autoscaling\.minReplicas: Must be greater than or equal to 1/,
+    ],
+    [
+      'a CPU target of 0',
+      ['autoscaling.targetCPUUtilizationPercentage=0'],
+      /autoscaling\.targetCPUUtilizationPercentage: Must be greater than or equal to 1/,
+    ],
+    ['an unknown autoscaling key (a typo)', ['autoscaling.targetCPU=80'], /autoscaling: Additional property targetCPU is not allowed/],
+    [
+      'an unknown budget key (a typo)',
+      ['podDisruptionBudget.maxUnavailble=1'],
+      /podDisruptionBudget: Additional property maxUnavailble is not allowed/,
+    ],
+  ])('%s', async (_label, set, message) => {
+    expect(await rejection(chart, set)).toMatch(message);
+  });
+
+  test.each([
+    ['several replicas on PostgreSQL (a Secret)', ['replicaCount=5', 'database.existingSecret=pg']],
+    ['several replicas on PostgreSQL (a URL)', ['replicaCount=2', 'database.url=postgres://user@postgres:5432/db']],
+    [
+      'autoscaling on PostgreSQL',
+      ['database.existingSecret=pg', 'autoscaling.enabled=true', 'autoscaling.minReplicas=3', 'autoscaling.maxReplicas=3'],
+    ],
+    [
+      'percentages in the rollout and the budget',
+      ['database.existingSecret=pg', 'replicaCount=4', 'rollingUpdate.maxSurge=25%', 'podDisruptionBudget.maxUnavailable=50%'],
+    ],
+  ])('accepts %s', async (_label, set) => {
+    await expect(helmTemplate(join(chartsDir, chart), { set })).resolves.toEqual(expect.objectContaining({ stderr: '' }));
   });
 
   test.each([

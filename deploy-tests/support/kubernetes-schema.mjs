@@ -15,6 +15,7 @@ const modelModules = {
   'networking.k8s.io/v1': (kind) => `kubernetes-models/networking.k8s.io/v1/${kind}`,
   'rbac.authorization.k8s.io/v1': (kind) => `kubernetes-models/rbac.authorization.k8s.io/v1/${kind}`,
   'policy/v1': (kind) => `kubernetes-models/policy/v1/${kind}`,
+  'autoscaling/v2': (kind) => `kubernetes-models/autoscaling/v2/${kind}`,
   'monitoring.coreos.com/v1': (kind) => `@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/${kind}`,
 };
 

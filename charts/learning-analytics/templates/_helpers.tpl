@@ -51,10 +51,11 @@ check runs only when both are on), each called with that service's values and ch
 {{- end }}
 
 {{/*
-Stops the render when both services would use the same PostgreSQL database: the same
-database.url (server and database name), or the same key of the same Secret. Each service's
-migrations and their record (knex_migrations) assume a database of its own; two databases on
-one server are fine. (Two Secrets, or two keys, holding the same URL cannot be seen from here.)
+Stops the render when both services would use the same PostgreSQL database: database.urls that
+name the same database on the same server, or the same key of the same Secret. Each service's
+migrations and their record (knex_migrations) assume a database of its own; two databases on one
+server are fine, and so is each service running several replicas on its own database. (Two
+Secrets, or two keys, holding the same URL cannot be seen from here.)
 */}}
 {{- define "learning-analytics.checkSeparateDatabases" -}}
 {{- $logger := index .Values "learning-events" }}
@@ -63,14 +64,27 @@ one server are fine. (Two Secrets, or two keys, holding the same URL cannot be s
 {{- $a := $logger.database }}
 {{- $b := $brain.database }}
 {{- if and $a.url $b.url }}
-{{- $urlA := urlParse $a.url }}
-{{- $urlB := urlParse $b.url }}
-{{- if and (eq $urlA.host $urlB.host) (eq $urlA.path $urlB.path) }}
-{{- fail (printf "learning-events.database.url and concept-mastery.database.url name the same database, %s on %s: give each service a database of its own (their tables and migrations would collide); two databases on one server are fine" (trimPrefix "/" $urlA.path) $urlA.host) }}
+{{- $databaseA := include "learning-analytics.postgresDatabase" $a.url | fromJson }}
+{{- $databaseB := include "learning-analytics.postgresDatabase" $b.url | fromJson }}
+{{- if eq (toJson $databaseA) (toJson $databaseB) }}
+{{- fail (printf "learning-events.database.url and concept-mastery.database.url name the same database, %s on %s:%s: give each service a database of its own (their tables and migrations would collide); two databases on one server are fine" $databaseA.name $databaseA.host $databaseA.port) }}
 {{- end }}
 {{- end }}
 {{- if and $a.existingSecret (eq $a.existingSecret $b.existingSecret) (eq $a.existingSecretKey $b.existingSecretKey) }}
 {{- fail (printf "learning-events and concept-mastery both read DATABASE_URL from key %s of the Secret %s: give each service a database of its own, under a key of its own (database.existingSecretKey, e.g. learning-events-url and concept-mastery-url)" $a.existingSecretKey $a.existingSecret) }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+The database a PostgreSQL URL names, as libpq reads it, in JSON: {host, port, name}. The host is
+compared without case, the port defaults to 5432, and a URL without a database names the
+database of its user's name (postgres://logger@postgres is database logger). The user, the
+password and the parameters (sslmode) do not change which database it is.
+*/}}
+{{- define "learning-analytics.postgresDatabase" -}}
+{{- $url := urlParse . }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" | default "5432" }}
+{{- $name := trimPrefix "/" $url.path | default (splitList ":" $url.userinfo | first) }}
+{{- toJson (dict "host" (lower $url.hostname) "port" $port "name" $name) }}
 {{- end }}

@@ -1,10 +1,11 @@
 {{/*
 The database (DATABASE_URL and the DATABASE_* settings). By default SQLite, a file on the data
-volume at /data (persistence). With database.url or database.existingSecret, PostgreSQL: the Pod
-then has no data volume and the chart creates no data claim (the root filesystem stays
-read-only; /tmp keeps its emptyDir). One replica and `strategy: Recreate` on both engines, for
-now: several replicas on one PostgreSQL database are not safe yet (the Logger's feed order
-assumes a single writer), and a RollingUpdate would briefly run two.
+volume at /data (persistence): one replica, `strategy: Recreate`. With database.url or
+database.existingSecret, PostgreSQL: the Pod then has no data volume and the chart creates no
+data claim (the root filesystem stays read-only; /tmp keeps its emptyDir), and the Deployment may
+run several replicas (replicaCount, or autoscaling) with a RollingUpdate and a
+PodDisruptionBudget: the Logger's feed is commit-safe across writers, and only the Brain replica
+holding the consumer's advisory lock applies the feed.
 */}}
 
 {{/*
@@ -57,7 +58,7 @@ DATABASE_URL, and the PostgreSQL settings that are set. The URL comes from the S
 
 {{/*
 Stops the render where the database settings cannot work: the service would refuse them, or
-the chart cannot run them safely yet.
+they need the other engine (several replicas, autoscaling: PostgreSQL).
 */}}
 {{- define "service-common.checkDatabase" -}}
 {{- $database := .Values.database }}
@@ -65,11 +66,12 @@ the chart cannot run them safely yet.
 {{- if and $database.url $database.existingSecret }}
 {{- fail "database.url and database.existingSecret both name the PostgreSQL database: set only one (existingSecret for a URL that holds a password)" }}
 {{- end }}
+{{- if not $postgres }}
 {{- if ne (int .Values.replicaCount) 1 }}
-{{- if $postgres }}
-{{- fail (printf "replicaCount is %d: the chart runs one replica on PostgreSQL too, because several replicas on one PostgreSQL database are not safe yet (the Logger's feed order assumes a single writer); several replicas need a later release. Set replicaCount=1" (int .Values.replicaCount)) }}
-{{- else }}
-{{- fail (printf "replicaCount is %d: SQLite has a single writer, so the chart runs one replica; several replicas need PostgreSQL and a later release. Set replicaCount=1" (int .Values.replicaCount)) }}
+{{- fail (printf "replicaCount is %d: SQLite has a single writer, so the chart runs one replica on SQLite; several replicas need PostgreSQL (database.existingSecret or database.url). Set replicaCount=1" (int .Values.replicaCount)) }}
+{{- end }}
+{{- if .Values.autoscaling.enabled }}
+{{- fail "autoscaling.enabled scales the Deployment out, but SQLite has a single writer and the chart runs one replica on it: autoscaling needs PostgreSQL (database.existingSecret or database.url). Set autoscaling.enabled=false" }}
 {{- end }}
 {{- end }}
 {{- if and $postgres .Values.backup.enabled }}
@@ -85,7 +87,8 @@ the chart cannot run them safely yet.
 {{- end }}
 
 {{/*
-NOTES.txt: where the PostgreSQL URL comes from (never the URL itself: it may hold a password).
+NOTES.txt: where the PostgreSQL URL comes from (never the URL itself: it may hold a password),
+and how many replicas run on it.
 */}}
 {{- define "service-common.notes.database" -}}
 {{- $database := .Values.database }}
@@ -99,5 +102,14 @@ The service reads it at start: after changing the Secret, restart it with
 The database is PostgreSQL, at database.url.
 WARNING: database.url is written into the Deployment, in clear for anyone who may read it. For a URL
 holding a password, put it in a Secret and set database.existingSecret instead.
+{{- end }}
+{{- if include "service-common.postgres" . }}
+{{- if .Values.autoscaling.enabled }}
+It runs {{ .Values.autoscaling.minReplicas }} to {{ .Values.autoscaling.maxReplicas }} replicas, as many as the HorizontalPodAutoscaler sets
+(for an average CPU use of {{ .Values.autoscaling.targetCPUUtilizationPercentage }}% of the request),
+{{- else }}
+It runs {{ .Values.replicaCount }} replica(s),
+{{- end }} rolled out with a RollingUpdate{{ if .Values.podDisruptionBudget.enabled }}; the PodDisruptionBudget
+{{ include "service-common.fullname" . }} limits how many of them a node drain may evict at once{{ end }}.
 {{- end }}
 {{- end }}

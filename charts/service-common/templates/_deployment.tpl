@@ -1,15 +1,17 @@
 {{/*
-The Deployment: one single-writer Pod. On SQLite (the default) its database is on /data and,
-with backup.enabled, its scheduled backups on /backups; on PostgreSQL (database.url or
-database.existingSecret, see _database.tpl) it has neither volume. Calls the service chart's
-<chart>.serviceEnv, <chart>.serviceVolumes and <chart>.serviceVolumeMounts for what only that
-service has.
+The Deployment. On SQLite (the default) one single-writer Pod, its database on /data and, with
+backup.enabled, its scheduled backups on /backups. On PostgreSQL (database.url or
+database.existingSecret, see _database.tpl) neither volume, replicaCount Pods (or as many as the
+HorizontalPodAutoscaler sets, which then owns `replicas`) and a RollingUpdate. Calls the service
+chart's <chart>.serviceEnv, <chart>.serviceVolumes and <chart>.serviceVolumeMounts for what only
+that service has.
 */}}
 {{- define "service-common.deployment" -}}
 {{- include "service-common.checkShutdownBudget" . }}
 {{- include "service-common.checkAuth" . }}
 {{- include "service-common.checkDatabase" . }}
 {{- include "service-common.checkBackup" . }}
+{{- include "service-common.checkRollingUpdate" . }}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -18,16 +20,25 @@ metadata:
     {{- include "service-common.labels" . | nindent 4 }}
 spec:
   {{- if include "service-common.postgres" . }}
-  # One Pod on PostgreSQL too, for now: several replicas on one database are not safe yet (the
-  # Logger's feed order assumes a single writer), and the old Pod is gone before the new one
-  # starts (a RollingUpdate would briefly run two writers).
+  {{- if .Values.autoscaling.enabled }}
+  # No replicas: the HorizontalPodAutoscaler {{ include "service-common.fullname" . }} sets them.
+  {{- else }}
+  replicas: {{ .Values.replicaCount | int }}
+  {{- end }}
+  # PostgreSQL takes several replicas: a new Pod starts beside the old ones and must be ready
+  # (database reachable and migrated) before one of them stops.
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: {{ .Values.rollingUpdate.maxSurge | toJson }}
+      maxUnavailable: {{ .Values.rollingUpdate.maxUnavailable | toJson }}
   {{- else }}
   # SQLite allows one writer: exactly one Pod, and the old one is gone before the new one
   # opens the database (a RollingUpdate would run two Pods on one ReadWriteOnce volume).
-  {{- end }}
   replicas: {{ .Values.replicaCount | int }}
   strategy:
     type: Recreate
+  {{- end }}
   revisionHistoryLimit: {{ .Values.revisionHistoryLimit }}
   selector:
     matchLabels:
@@ -215,4 +226,16 @@ spec:
       tolerations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+{{- end }}
+
+{{/*
+A rollout on PostgreSQL must be able to move: Kubernetes refuses maxSurge and maxUnavailable
+both 0 (no Pod could be added or removed). On SQLite rollingUpdate is not used.
+*/}}
+{{- define "service-common.checkRollingUpdate" -}}
+{{- $surge := toString .Values.rollingUpdate.maxSurge }}
+{{- $unavailable := toString .Values.rollingUpdate.maxUnavailable }}
+{{- if and (include "service-common.postgres" .) (has $surge (list "0" "0%")) (has $unavailable (list "0" "0%")) }}
+{{- fail "rollingUpdate.maxSurge and rollingUpdate.maxUnavailable are both 0: a rollout could neither start a new Pod nor stop an old one. Keep maxSurge 1 (the default) or allow maxUnavailable" }}
+{{- end }}
 {{- end }}
