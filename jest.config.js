@@ -3,11 +3,14 @@
 // tests (charts, manifests, dashboards, Tiltfile) are plain ES modules.
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }];
 
+// Tests of several replicas on one database (*.postgres.test.ts) run on PostgreSQL only: one SQLite
+// file has one writer process.
 const project = (name, roots) => ({
   displayName: name,
   testEnvironment: 'node',
   roots,
   testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '\\.postgres\\.test\\.ts$'],
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

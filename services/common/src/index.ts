@@ -8,6 +8,8 @@ export * from './openapi.js';
 export * from './db.js';
 export * from './database-errors.js';
 export * from './byte-wise-ids.js';
+export * from './feed-position.js';
+export * from './pg-listener.js';
 export * from './app.js';
 export * from './lifecycle.js';
 export * from './boot.js';

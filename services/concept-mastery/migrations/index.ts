@@ -6,5 +6,6 @@ import { recordsPerModel } from './003_records_per_model.js';
 import { bktTables } from './004_bkt.js';
 import { deadLetters } from './005_dead_letters.js';
 import { byteWiseIds } from './006_byte_wise_ids.js';
+import { feedPositions } from './007_feed_positions.js';
 
-export const migrations: Migration[] = [createMastery, addErasure, recordsPerModel, bktTables, deadLetters, byteWiseIds];
+export const migrations: Migration[] = [createMastery, addErasure, recordsPerModel, bktTables, deadLetters, byteWiseIds, feedPositions];

@@ -1,5 +1,5 @@
 // Process entry: config -> database + migrations -> listen -> feed consumer -> graceful shutdown.
-import { ConfigError, bootService, serve } from '@learning-analytics/common';
+import { ConfigError, bootService, databaseSettings, serve } from '@learning-analytics/common';
 import { loadConfig } from './config.js';
 import { createMasteryMetrics } from './metrics.js';
 import { MODEL_MODULES } from './models.js';
@@ -7,6 +7,7 @@ import { LearningEventsClient } from './clients/learning-events-client.js';
 import { learningEventsAuthorization } from './clients/learning-events-credential.js';
 import { FeedConsumer } from './sync/feed-consumer.js';
 import { MasteryReads } from './data/mastery-reads.js';
+import { consumerLeases } from './data/consumer-lease.js';
 import { createApp } from './app.js';
 import { migrations } from '../migrations/index.js';
 
@@ -57,9 +58,11 @@ try {
 // The default model first: recompute summaries report on it.
 parts.sort((a, b) => Number(b.model.name === config.MASTERY_DEFAULT_MODEL) - Number(a.model.name === config.MASTERY_DEFAULT_MODEL));
 const models = parts.map((part) => part.model);
-const consumer = config.FEED_CONSUMER_ENABLED
+const leases = config.FEED_CONSUMER_ENABLED ? consumerLeases(db, databaseSettings(config), logger) : undefined;
+const consumer = leases
   ? new FeedConsumer({
       db,
+      leases,
       reads,
       models,
       client,
@@ -83,6 +86,7 @@ await serve({
   state,
   async close() {
     await consumer?.stop();
+    await leases?.close();
     for (const part of parts) await part.stop?.();
     await db.destroy();
   },

@@ -14,6 +14,7 @@ export interface MasteryMetrics {
   feedRefolds: Counter;
   feedDeadLetters: Counter;
   feedHeadBehindCursor: Gauge;
+  feedConsumerActive: Gauge;
 }
 
 export function createMasteryMetrics(registry: Registry): MasteryMetrics {
@@ -43,17 +44,17 @@ export function createMasteryMetrics(registry: Registry): MasteryMetrics {
     }),
     feedLagEvents: new Gauge({
       name: 'mastery_feed_lag_events',
-      help: 'Events committed in the Logger that the real-time consumer has not applied yet (head seq - cursor).',
+      help: "About how many events the real-time consumer has still to apply: the Logger's head seq minus the seq of the newest item applied, 0 once a page comes back empty (caught up). Only the replica consuming reports it; the others 0.",
       registers: [registry],
     }),
     feedLagSeconds: new Gauge({
       name: 'mastery_feed_lag_seconds',
-      help: 'When behind, how long ago the Logger received the newest event applied; 0 when caught up.',
+      help: 'When behind, how long ago the Logger received the newest event applied; 0 when caught up, and on the replicas not consuming.',
       registers: [registry],
     }),
     feedCursor: new Gauge({
       name: 'mastery_feed_cursor_seq',
-      help: 'The Logger seq the real-time consumer has applied up to (stored with the records).',
+      help: "The seq part of the feed position the real-time consumer has applied everything up to (the cursor, stored with the records). Positions order by the Logger's transaction first, so with several Logger writers it can step back.",
       registers: [registry],
     }),
     feedEvents: new Counter({
@@ -64,7 +65,12 @@ export function createMasteryMetrics(registry: Registry): MasteryMetrics {
     }),
     feedHeadBehindCursor: new Gauge({
       name: 'mastery_feed_head_behind_cursor',
-      help: "1 while the Logger's head is below the consumer's cursor (its database replaced or restored): alert on it.",
+      help: "1 while the Logger's head seq is below the seq of the consumer's cursor (its database replaced or restored): alert on it.",
+      registers: [registry],
+    }),
+    feedConsumerActive: new Gauge({
+      name: 'mastery_feed_consumer_active',
+      help: '1 while this replica runs the real-time consumer (on PostgreSQL: holds its advisory lock). Exactly one replica should: alert when the sum stays 0.',
       registers: [registry],
     }),
     feedDeadLetters: new Counter({

@@ -62,6 +62,9 @@ export type RecomputeSummary = Static<typeof recomputeSummarySchema>;
  */
 const upstreamInstant = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$' });
 
+/** A feed position as the Logger writes it (see feedPosition in common): compared as a string. */
+export const upstreamPositionSchema = Type.String({ pattern: '^[0-9]{20}\\.[0-9]{16}$' });
+
 /** An event as the Learning Events Service serves it. */
 export const upstreamEventSchema = Type.Object(
   {
@@ -84,12 +87,21 @@ export const upstreamTimelinePageSchema = Type.Array(upstreamEventSchema);
 export const upstreamFeedPageSchema = Type.Object(
   {
     // Each event is checked on its own (upstreamEventSchema): one the Brain cannot use is set aside
-    // as a dead letter instead of stalling the feed; it only needs its place, the seq.
-    events: Type.Array(Type.Object({ seq: Type.Integer({ minimum: 1 }) }, { additionalProperties: true })),
-    erasures: Type.Optional(
-      Type.Array(Type.Object({ seq: Type.Integer({ minimum: 1 }), user_id_sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) })),
+    // as a dead letter instead of stalling the feed; it only needs its place, the position (and
+    // the seq, which names it to an operator).
+    events: Type.Array(
+      Type.Object({ seq: Type.Integer({ minimum: 1 }), position: upstreamPositionSchema }, { additionalProperties: true }),
     ),
-    next_after: Type.Integer({ minimum: 0 }),
+    erasures: Type.Optional(
+      Type.Array(
+        Type.Object({
+          seq: Type.Integer({ minimum: 1 }),
+          position: upstreamPositionSchema,
+          user_id_sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+        }),
+      ),
+    ),
+    next_cursor: upstreamPositionSchema,
     head_seq: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: true },

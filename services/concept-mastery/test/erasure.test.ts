@@ -5,7 +5,19 @@ import { readFileSync, existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { request } from '../../../test-support/http.js';
 import { testEngine, withDatabase } from '../../../test-support/database.js';
-import { caughtUp, eventually, expectedRecords, logEvents, mixedEvents, quiz, readMastery, startStack, type Stack } from './support.js';
+import { parseFeedPosition } from '@learning-analytics/common';
+import {
+  caughtUp,
+  eventually,
+  expectedRecords,
+  feedEnd,
+  logEvents,
+  mixedEvents,
+  quiz,
+  readMastery,
+  startStack,
+  type Stack,
+} from './support.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -51,24 +63,30 @@ test('erasing a student removes every event and record, in both services and bot
   const keptBefore = await readMastery(brain.url, kept);
   expect(keptBefore).toEqual(expectedRecords(theirs, kept));
 
+  const before = await feedEnd(logger.url);
   const res = await erase(`${logger.url}/events/${encodeURIComponent(erased)}`);
   expect(res.status).toBe(200);
   expect(res.body).toEqual({ user_id: erased, events_deleted: mine.length });
 
-  const feed = await request(`${logger.url}/feed?after=${theirs.at(-1)!.seq}`);
+  const feed = await request(`${logger.url}/feed?cursor=${before}`);
   expect(feed.body.events).toEqual([]);
   expect(feed.body.erasures).toEqual([
     {
       seq: expect.any(Number),
+      position: expect.stringMatching(/^\d{20}\.\d{16}$/),
       user_id_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       events_deleted: mine.length,
       erased_at: expect.any(String),
     },
   ]);
-  const markerSeq = feed.body.erasures[0].seq as number;
-  expect(markerSeq).toBeGreaterThan(theirs.at(-1)!.seq);
-  expect(feed.body.head_seq).toBe(markerSeq);
-  await caughtUp(brain.url, markerSeq);
+  const marker = feed.body.erasures[0] as { seq: number; position: string };
+  expect(marker.position > before).toBe(true);
+  expect(parseFeedPosition(marker.position)!.seq).toBe(marker.seq);
+  expect(marker.seq).toBeGreaterThan(theirs.at(-1)!.seq);
+  expect(feed.body.head_seq).toBe(marker.seq);
+  await caughtUp(brain.url, marker.seq);
+  // The Brain remembers the erasure by its place in the feed.
+  expect(await withDatabase(stack.brainEnv.DATABASE_URL!, (db) => db('erasures').pluck('position'))).toEqual([marker.position]);
 
   expect((await request(`${logger.url}/events/${encodeURIComponent(erased)}`)).body).toEqual([]);
   expect((await request(`${brain.url}/mastery/${encodeURIComponent(erased)}`)).body).toEqual([]);
@@ -87,7 +105,7 @@ test('erasing a student removes every event and record, in both services and bot
 
   const again = await erase(`${logger.url}/events/${encodeURIComponent(erased)}`);
   expect(again.body).toEqual({ user_id: erased, events_deleted: 0 });
-  expect((await request(`${logger.url}/feed?after=${markerSeq}`)).body.erasures).toEqual([]);
+  expect((await request(`${logger.url}/feed?cursor=${marker.position}`)).body.erasures).toEqual([]);
 });
 
 test('a student erased can come back: an erased event_id is stored again as new data, and mastery follows', async () => {

@@ -2,6 +2,7 @@
 // feed has unconsumed events, and (through a fake upstream in front of the real Logger) a 503
 // then success, a 429 with Retry-After, a stall past the timeout, garbage, and a 4xx. Each failed
 // recompute answers the common error body and leaves the stored mastery as it was.
+import { parseFeedPosition } from '@learning-analytics/common';
 import { request } from '../../../test-support/http.js';
 import { withDatabase } from '../../../test-support/database.js';
 import { startService } from '../../../test-support/service-process.js';
@@ -13,6 +14,7 @@ import {
   metricReaches,
   mixedEvents,
   readMastery,
+  SETTLED_TIMELINE,
   startFakeUpstream,
   startStack,
   type StoredEvent,
@@ -54,12 +56,12 @@ test('the Logger SIGKILLed during a recompute: 503, stored mastery untouched; th
   }
 });
 
-/** The feed cursor the Brain has committed to its database, read from there (the Brain may be dead). */
+/** The seq of the feed cursor the Brain has committed to its database, read from there (the Brain may be dead). */
 async function committedCursor(stack: { brainEnv: Record<string, string> }): Promise<number> {
   const row = await withDatabase(stack.brainEnv.DATABASE_URL!, (db) =>
-    db('feed_cursor').where('id', 1).first<{ after_seq: number | string }>('after_seq'),
+    db('feed_cursor').where('id', 1).first<{ cursor: string }>('cursor'),
   );
-  return Number(row.after_seq);
+  return parseFeedPosition(row.cursor)!.seq;
 }
 
 describe('through a fake upstream in front of the real Logger', () => {
@@ -160,23 +162,38 @@ describe('through a fake upstream in front of the real Logger', () => {
     await expectUntouched(before);
   });
 
+  /** An event as a timeline lists it, for scripted answers: a valid one, unless overridden. */
+  const listed = (overrides: object) => ({
+    ...events[0],
+    timestamp: '2024-01-01T00:00:00.000Z',
+    recorded_at: '2024-01-01T00:00:00.000Z',
+    ...overrides,
+  });
+
+  test.each([
+    ['without Feed-Settled-Through', {}],
+    ['whose Feed-Settled-Through is no position', { 'feed-settled-through': '42' }],
+  ])('a timeline %s: 502, not retried, mastery untouched', async (_name, headers) => {
+    const before = (await request(`${stack.brain.url}/mastery/${user}`)).body;
+    fake.script.push({ status: 200, body: JSON.stringify([listed({})]), headers });
+    const res = await recompute(stack.brain.url, user);
+    expect(res.status).toBe(502);
+    expect(res.body.error).toMatchObject({ code: 'upstream_bad_response', details: [{ path: 'header:/feed-settled-through' }] });
+    expect(fake.seen).toHaveLength(1);
+    await expectUntouched(before);
+  });
+
   test("another student's events in the answer: 502", async () => {
-    const other = {
-      ...events[0],
-      user_id: 'someone-else',
-      timestamp: '2024-01-01T00:00:00.000Z',
-      recorded_at: '2024-01-01T00:00:00.000Z',
-      event_id: '00000000-0000-4000-8000-000000000000',
-    };
-    fake.script.push({ status: 200, body: JSON.stringify([other]) });
+    const other = listed({ user_id: 'someone-else', event_id: '00000000-0000-4000-8000-000000000000' });
+    fake.script.push({ status: 200, body: JSON.stringify([other]), headers: SETTLED_TIMELINE });
     const res = await recompute(stack.brain.url, user);
     expect(res.status).toBe(502);
   });
 
   test('an event whose time matches the shape but is no date: 502, mastery untouched', async () => {
     const before = (await request(`${stack.brain.url}/mastery/${user}`)).body;
-    const noDate = { ...events[0], timestamp: '2024-13-45T25:61:61.000Z', recorded_at: '2024-01-01T00:00:00.000Z' };
-    fake.script.push({ status: 200, body: JSON.stringify([noDate]) });
+    const noDate = listed({ timestamp: '2024-13-45T25:61:61.000Z' });
+    fake.script.push({ status: 200, body: JSON.stringify([noDate]), headers: SETTLED_TIMELINE });
     const res = await recompute(stack.brain.url, user);
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe('upstream_bad_response');
@@ -191,14 +208,14 @@ describe('through a fake upstream in front of the real Logger', () => {
       LEARNING_EVENTS_RETRIES: '0',
       LEARNING_EVENTS_TIMEOUT_MS: '60000',
     });
-    const other = { ...events[0], user_id: 'someone-else', timestamp: '2024-01-01T00:00:00.000Z', recorded_at: '2024-01-01T00:00:00.000Z' };
+    const other = listed({ user_id: 'someone-else' });
     const next = `</events/${user}?limit=50&cursor=ahead>; rel="next"`;
-    fake.script.push({ status: 200, body: JSON.stringify([other]), headers: { link: next } }, 'stall');
+    fake.script.push({ status: 200, body: JSON.stringify([other]), headers: { ...SETTLED_TIMELINE, link: next } }, 'stall');
     const res = await recompute(stack.brain.url, user);
     expect(res.status).toBe(502);
     await metricReaches(stack.brain.url, 'learning_events_client_requests_total{status="aborted"}', '===', 1, { timeoutMs: 5000 });
     expect(await metric(stack.brain.url, 'learning_events_client_requests_total{status="timeout"}')).toBe(0);
-    expect(fake.seen[0]!.url).toBe(`/events/${user}?limit=50`);
+    expect(fake.seen[0]!.url).toBe(`/events/${user}?limit=50&settled=true`);
     await expectUntouched(before);
     // Alive, and nothing of the abandoned request left behind: the next recompute reads it all.
     expect((await request(`${stack.brain.url}/health`)).status).toBe(200);

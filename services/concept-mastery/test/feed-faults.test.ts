@@ -9,12 +9,14 @@ import { caughtUp, eventually, logEvents, metric, metricReaches, quiz, startFake
 
 test('an event the consumer cannot use is set aside as a dead letter; the events around it are applied', async () => {
   let fake!: Awaited<ReturnType<typeof startFakeUpstream>>;
+  let position!: string;
   const stack = await startStack({
     upstreamUrl: async (loggerUrl) => {
       fake = await startFakeUpstream(loggerUrl);
       await logEvents(loggerUrl, [quiz('dl-a', 'c', { score: 90 }), quiz('dl-b', 'c', { score: 10 }), quiz('dl-c', 'c', { score: 70 })]);
-      const page = (await request(`${loggerUrl}/feed?after=0&limit=2`)).body;
+      const page = (await request(`${loggerUrl}/feed?limit=2`)).body;
       page.events[1].user_id = 42; // the Brain's first read of the feed gets this page
+      position = page.events[1].position;
       fake.script.push({ status: 200, body: JSON.stringify(page) });
       return fake.url;
     },
@@ -31,11 +33,13 @@ test('an event the consumer cannot use is set aside as a dead letter; the events
       stack.brain.output.some((line) => line.includes('set aside as a dead letter')),
     );
     const line = JSON.parse(stack.brain.output.find((l) => l.includes('set aside as a dead letter'))!);
-    expect(line).toMatchObject({ level: 'warn', seq: 2, reason: expect.stringContaining('/user_id') });
+    expect(line).toMatchObject({ level: 'warn', seq: 2, position, reason: expect.stringContaining('/user_id') });
 
-    const deadLetters = await withDatabase(stack.brainEnv.DATABASE_URL!, (db) => db('dead_letters').select('seq', 'event_id', 'reason'));
+    const deadLetters = await withDatabase(stack.brainEnv.DATABASE_URL!, (db) =>
+      db('dead_letters').select('seq', 'position', 'event_id', 'reason'),
+    );
     expect(deadLetters.map((row: { seq: number | string }) => ({ ...row, seq: Number(row.seq) }))).toEqual([
-      { seq: 2, event_id: expect.stringMatching(/^[0-9a-f-]{36}$/), reason: expect.stringContaining('/user_id') },
+      { seq: 2, position, event_id: expect.stringMatching(/^[0-9a-f-]{36}$/), reason: expect.stringContaining('/user_id') },
     ]);
   } finally {
     await stack.stop();
@@ -62,7 +66,7 @@ test('a Logger whose head falls below the cursor raises mastery_feed_head_behind
     await metricReaches(stack.brain.url, 'learning_events_client_requests_total{status="200"}', '>=', polls + 3);
     const errors = stack.brain.output.filter((line) => line.includes("the Logger's head is behind the feed cursor"));
     expect(errors).toHaveLength(1);
-    expect(JSON.parse(errors[0]!)).toMatchObject({ level: 'error', after_seq: 5, head_seq: 0 });
+    expect(JSON.parse(errors[0]!)).toMatchObject({ level: 'error', cursor_seq: 5, head_seq: 0 });
 
     await logEvents(
       stack.logger.url,

@@ -1,14 +1,15 @@
 // A 20,000-event student; two concurrent recomputes; recomputes racing the real-time consumer. Each
 // must end exactly where one clean run over the same events ends.
 import { request } from '../../../test-support/http.js';
-import { testDatabaseUrl } from '../../../test-support/database.js';
 import {
   caughtUp,
+  cleanRun,
   expectedRecords,
   metric,
   logEvents,
   mixedEvents,
   readMastery,
+  recordsOf,
   startStack,
   type Stack,
   type StoredEvent,
@@ -16,24 +17,6 @@ import {
 
 const recompute = (brainUrl: string, user: string) =>
   request(`${brainUrl}/mastery/recompute/${encodeURIComponent(user)}`, { method: 'POST' });
-
-/** The records a fresh Brain (no consumer) builds with one recompute over the same Logger. */
-async function cleanRun(loggerUrl: string, user: string) {
-  const { makeTempDir, startService } = await import('../../../test-support/service-process.js');
-  const dir = makeTempDir('clean-run-');
-  const brain = await startService('concept-mastery', {
-    DATABASE_URL: await testDatabaseUrl(dir.path, 'clean'),
-    LEARNING_EVENTS_URL: loggerUrl,
-    FEED_CONSUMER_ENABLED: 'false',
-  });
-  try {
-    expect((await recompute(brain.url, user)).status).toBe(200);
-    return await readMastery(brain.url, user);
-  } finally {
-    await brain.kill('SIGTERM');
-    dir.remove();
-  }
-}
 
 describe('without the consumer', () => {
   let stack: Stack;
@@ -71,9 +54,8 @@ describe('without the consumer', () => {
     expect(b.body.events_processed).toBe(5000);
     // Together they wrote each concept once: the second found it already up to date.
     expect(a.body.concepts_written + b.body.concepts_written).toBe(12);
-    const records = await readMastery(stack.brain.url, user);
-    expect(records).toEqual(expectedRecords(events, user));
-    expect(records).toEqual(await cleanRun(stack.logger.url, user));
+    expect(await readMastery(stack.brain.url, user)).toEqual(expectedRecords(events, user));
+    expect(await recordsOf(stack.brain.url, [user])).toEqual(await cleanRun(stack.logger.url, [user]));
   });
 });
 
@@ -104,11 +86,8 @@ test('recomputes racing the real-time consumer end equal to one clean run', asyn
     for (const res of await Promise.all(recomputes)) expect(res.status).toBe(200);
     expect(recomputes.length).toBeGreaterThanOrEqual(4);
     await caughtUp(stack.brain.url, Math.max(...logged.map((e) => e.seq)));
-    for (const user of users) {
-      const records = await readMastery(stack.brain.url, user);
-      expect(records).toEqual(expectedRecords(logged, user));
-      expect(records).toEqual(await cleanRun(stack.logger.url, user));
-    }
+    for (const user of users) expect(await readMastery(stack.brain.url, user)).toEqual(expectedRecords(logged, user));
+    expect(await recordsOf(stack.brain.url, users)).toEqual(await cleanRun(stack.logger.url, users));
     // The race happened: the consumer met events a recompute had already folded, and skipped them.
     expect(await metric(stack.brain.url, 'mastery_feed_events_total{outcome="already_applied"}')).toBeGreaterThan(0);
   } finally {

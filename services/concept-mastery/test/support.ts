@@ -4,6 +4,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { FEED_START, feedPosition } from '@learning-analytics/common';
 import { makeTempDir, startService, type ServiceProcess } from '../../../test-support/service-process.js';
 import { request } from '../../../test-support/http.js';
 import { testDatabaseUrl } from '../../../test-support/database.js';
@@ -161,10 +162,69 @@ export async function readMastery(brainUrl: string, userId: string, keep: { last
   return res.body.map(({ updated_at: _u, last_event_at, ...rest }) => (keep.lastEventAt ? { ...rest, last_event_at } : rest));
 }
 
-/** Waits until the Brain's consumer has applied the feed up to `seq` (30 s: large feeds take a while). */
+/** A student's records of one model without updated_at, for comparisons across Brains. */
+export async function modelRecords(brainUrl: string, userId: string, model: string) {
+  const res = await request<any[]>(`${brainUrl}/mastery/${encodeURIComponent(userId)}?model=${model}`);
+  expect(res.status).toBe(200);
+  return res.body.map(({ updated_at: _u, ...rest }) => rest);
+}
+
+type RecordsByStudent = Record<string, Record<string, unknown[]>>;
+
+/** The students' records of every model as a running Brain answers them. */
+export async function recordsOf(brainUrl: string, users: string[], models = ['pass_ratio', 'bkt']): Promise<RecordsByStudent> {
+  const records: RecordsByStudent = {};
+  for (const user of users) {
+    records[user] = {};
+    for (const model of models) records[user][model] = await modelRecords(brainUrl, user, model);
+  }
+  return records;
+}
+
+/** The same as one clean run builds them: a fresh Brain (no consumer) recomputing each student over the same Logger. */
+export async function cleanRun(loggerUrl: string, users: string[], models = ['pass_ratio', 'bkt']): Promise<RecordsByStudent> {
+  const dir = makeTempDir('clean-run-');
+  const brain = await startService('concept-mastery', {
+    DATABASE_URL: await testDatabaseUrl(dir.path, 'clean'),
+    LEARNING_EVENTS_URL: loggerUrl,
+    FEED_CONSUMER_ENABLED: 'false',
+  });
+  try {
+    for (const user of users) {
+      const res = await request(`${brain.url}/mastery/recompute/${encodeURIComponent(user)}`, { method: 'POST' });
+      expect(res.status).toBe(200);
+    }
+    return await recordsOf(brain.url, users, models);
+  } finally {
+    await brain.kill('SIGTERM');
+    dir.remove();
+  }
+}
+
+/**
+ * Waits until the Brain's consumer has applied the feed up to `seq` (30 s: large feeds take a while).
+ * The cursor gauge is the seq of the cursor's position: with one Logger, whose one writer commits in
+ * seq order, every event up to that seq is applied then.
+ */
 export function caughtUp(brainUrl: string, seq: number): Promise<void> {
   return metricReaches(brainUrl, 'mastery_feed_cursor_seq', '>=', seq, { timeoutMs: 30_000 });
 }
+
+/** Where the Logger's feed ends now: the next_cursor of its last page. */
+export async function feedEnd(loggerUrl: string): Promise<string> {
+  let cursor = FEED_START;
+  for (;;) {
+    const page = await request<{ events: unknown[]; erasures: unknown[]; next_cursor: string }>(
+      `${loggerUrl}/feed?cursor=${cursor}&limit=10000`,
+    );
+    expect(page.status).toBe(200);
+    if (page.body.events.length + page.body.erasures.length === 0) return cursor;
+    cursor = page.body.next_cursor;
+  }
+}
+
+/** What a timeline answer of a fake upstream must carry besides its body to be folded at all: a Feed-Settled-Through. */
+export const SETTLED_TIMELINE = { 'feed-settled-through': feedPosition(0, Number.MAX_SAFE_INTEGER) };
 
 export type FakeBehaviour = 'forward' | 'stall' | { status: number; body?: string; headers?: Record<string, string> };
 

@@ -1,11 +1,13 @@
 // Process entry: config -> database + migrations -> listen -> graceful shutdown on signals.
-import { bootService, databaseSettings, serve } from '@learning-analytics/common';
+import { PgListener, bootService, databaseEngine, databaseSettings, serve } from '@learning-analytics/common';
 import { loadConfig } from './config.js';
 import { createLoggerMetrics, registerFeedWaitersGauge } from './metrics.js';
 import { EventWriter } from './data/event-writer.js';
 import { ReaderPool } from './data/reader-pool.js';
 import { createApp } from './app.js';
+import { checkTransactionCounter } from './data/event-store.js';
 import { migrations } from '../migrations/index.js';
+import { COMMIT_CHANNEL } from '../migrations/005_feed_positions.js';
 
 const {
   config,
@@ -21,6 +23,7 @@ const {
   loadConfig,
   migrations,
 });
+await checkTransactionCounter(db);
 const metrics = { ...serviceMetrics, ...createLoggerMetrics(serviceMetrics.registry) };
 const writer = await EventWriter.start(databaseSettings(config), metrics, (err) => {
   logger.fatal({ err }, 'the writer thread failed: no event can be stored');
@@ -33,6 +36,17 @@ const reads = await ReaderPool.start(databaseSettings(config), config.READER_THR
   process.exit(1);
 });
 registerFeedWaitersGauge(serviceMetrics.registry, () => writer.waiting);
+// Other replicas' commits wake this one's long polls too; the polls then read the feed as usual.
+const commits =
+  databaseEngine(config.DATABASE_URL) === 'postgres'
+    ? await PgListener.start({
+        url: config.DATABASE_URL,
+        channel: COMMIT_CHANNEL,
+        onNotify: () => writer.releaseWaiters(),
+        logger,
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      })
+    : undefined;
 const app = createApp({ db, auth, config, logger, metrics, writer, reads, state, version });
 
 await serve({
@@ -41,6 +55,7 @@ await serve({
   logger,
   state,
   async close() {
+    await commits?.close();
     await writer.close();
     await reads.close();
     await db.destroy();

@@ -8,6 +8,8 @@ export interface LoggerMetrics {
   commitDuration: Histogram;
   readsInProgress: Gauge;
   readsRefused: Counter;
+  feedHeldBackEvents: Gauge;
+  feedHeldBackSeconds: Gauge;
 }
 
 export function createLoggerMetrics(registry: Registry): LoggerMetrics {
@@ -44,6 +46,16 @@ export function createLoggerMetrics(registry: Registry): LoggerMetrics {
     readsRefused: new Counter({
       name: 'event_reads_refused_total',
       help: 'Timeline and feed reads refused with 503 because MAX_CONCURRENT_READS were running.',
+      registers: [registry],
+    }),
+    feedHeldBackEvents: new Gauge({
+      name: 'feed_held_back_events',
+      help: 'At the last feed read: committed events not yet handed out because an older transaction was still open (PostgreSQL).',
+      registers: [registry],
+    }),
+    feedHeldBackSeconds: new Gauge({
+      name: 'feed_held_back_seconds',
+      help: 'At the last feed read: how long ago the oldest held-back event was recorded (0: none held back).',
       registers: [registry],
     }),
   };

@@ -3,6 +3,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EXACT_NUMBERS, MAX_JSON_BYTES, identifierSchema as identifier } from '@learning-analytics/common';
 
+/** A feed position as text (see feedPosition in common). */
+const FEED_POSITION_PATTERN = '^[0-9]{20}\\.[0-9]{16}$';
+
 export const MAX_BATCH_ITEMS = 1000;
 export const MAX_DETAILS_BYTES = 16 * 1024;
 export const MAX_PAGE_LIMIT = 10_000;
@@ -60,6 +63,12 @@ export function eventBatchSchema(eventTypes: string[]) {
   return Type.Array(eventInputSchema(eventTypes), { minItems: 1, maxItems: MAX_BATCH_ITEMS });
 }
 
+const positionSchema = (description: string) =>
+  Type.String({
+    pattern: FEED_POSITION_PATTERN,
+    description: `${description} Positions compare as strings (byte-wise) in feed order.`,
+  });
+
 export const storedEventSchema = Type.Object(
   {
     event_id: Type.String({ format: 'uuid' }),
@@ -69,7 +78,8 @@ export const storedEventSchema = Type.Object(
     event_details: Type.Object({}, { additionalProperties: true }),
     timestamp: Type.String({ format: 'date-time', description: 'When it happened, UTC.' }),
     recorded_at: Type.String({ format: 'date-time', description: 'When the service received it, UTC.' }),
-    seq: Type.Integer({ minimum: 1, description: 'Commit-order sequence number.' }),
+    seq: Type.Integer({ minimum: 1, description: 'Assigned at the insert, increasing: the order of one writer, not of the feed.' }),
+    position: positionSchema('Where the event sits in the feed.'),
   },
   { additionalProperties: false },
 );
@@ -100,12 +110,18 @@ export const timelineQuerySchema = Type.Object(
   {
     concept_id: Type.Optional(identifier('Only events about this concept.')),
     event_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    settled: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: only the events up to the Feed-Settled-Through position, for consumers that must agree with the feed (the rest will come through it).',
+      }),
+    ),
     since: Type.Optional(rfc3339('Only events at or after this time.')),
     until: Type.Optional(rfc3339('Only events before this time.')),
     limit: Type.Optional(
       Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, description: 'Page size; the next page is in the Link header.' }),
     ),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Opaque; taken from a Link header.' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Opaque; taken from a Link header.' })),
   },
   { additionalProperties: false },
 );
@@ -114,25 +130,37 @@ export type TimelineQuery = Static<typeof timelineQuerySchema>;
 
 export const feedQuerySchema = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Return events with seq greater than this.' })),
+    cursor: Type.Optional(
+      Type.String({
+        pattern: FEED_POSITION_PATTERN,
+        description: 'Return what follows this position: the next_cursor of the previous page. Absent: from the beginning.',
+      }),
+    ),
+    after: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'Instead of cursor, for consumers upgrading from the seq-ordered feed: the last next_after they were given.',
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: 1000 })),
     wait_ms: Type.Optional(
       Type.Integer({
         minimum: 0,
         maximum: MAX_FEED_WAIT_MS,
         default: 0,
-        description: 'Long poll: when nothing is past `after`, wait up to this long for the next commit.',
+        description: 'Long poll: when nothing follows the cursor, wait up to this long for the next commit.',
       }),
     ),
   },
   { additionalProperties: false },
 );
 
-export type FeedQuery = Required<Static<typeof feedQuerySchema>>;
+export type FeedQuery = Static<typeof feedQuerySchema> & { limit: number; wait_ms: number };
 
 export const erasureMarkerSchema = Type.Object(
   {
-    seq: Type.Integer({ minimum: 1, description: 'Where the erasure sits in commit order, among the events.' }),
+    seq: Type.Integer({ minimum: 1, description: "Drawn from the events' sequence." }),
+    position: positionSchema('Where the erasure sits in the feed, among the events.'),
     user_id_sha256: Type.String({
       pattern: '^[0-9a-f]{64}$',
       description: 'Hex SHA-256 of the UTF-8 user_id whose events were all deleted: consumers delete what they derived from them.',
@@ -155,9 +183,9 @@ export const feedPageSchema = Type.Object(
   {
     events: Type.Array(storedEventSchema, { description: 'At most `limit` events.' }),
     erasures: Type.Array(erasureMarkerSchema, {
-      description: 'Erasure markers in the same seq range as the events (at most `limit`); merge by seq to see commit order.',
+      description: 'Erasure markers in the same range of positions as the events (at most `limit`); merge by position to see feed order.',
     }),
-    next_after: Type.Integer({ description: 'Pass as `after` to continue.' }),
+    next_cursor: positionSchema("The last position on this page (the request's own when the page is empty): pass as `cursor` to continue."),
     head_seq: Type.Integer({ description: 'The highest committed seq when this page was read.' }),
   },
   { additionalProperties: false },

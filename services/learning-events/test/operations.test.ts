@@ -13,7 +13,7 @@ test('migrations: a fresh database is created and migrated; a second start finds
     const first = await startService('learning-events', env);
     started.push(first);
     expect(first.output.join('\n')).toContain(
-      '"applied":["001_create_events","002_create_erasures","003_create_write_probe","004_byte_wise_ids"]',
+      '"applied":["001_create_events","002_create_erasures","003_create_write_probe","004_byte_wise_ids","005_feed_positions"]',
     );
     expect((await request(`${first.url}/ready`)).status).toBe(200);
     const created = await request(`${first.url}/events`, { json: quiz('m', 'c') });

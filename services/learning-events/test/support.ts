@@ -44,18 +44,29 @@ export function quiz<Extra extends object = Record<never, never>>(
   return { user_id, event_type: 'quiz_attempt', concept_id, event_details: details, ...extra };
 }
 
-/** Every stored event, in commit order, read through the feed. */
+/** Every stored event, in feed order, read through the feed. */
 export async function allStoredEvents(url: string): Promise<any[]> {
   const events: any[] = [];
-  let after = 0;
+  for await (const page of feedPages(url)) events.push(...page.events);
+  return events;
+}
+
+/** The feed's pages from its start (or `cursor`), each one non-empty, until one comes back empty. */
+export async function* feedPages(
+  url: string,
+  { cursor = '', limit = 10_000 } = {},
+): AsyncGenerator<{ events: any[]; erasures: any[]; next_cursor: string }> {
   for (;;) {
-    const page = await request<{ events: any[]; next_after: number }>(`${url}/feed?after=${after}&limit=10000`);
+    const page = await request<{ events: any[]; erasures: any[]; next_cursor: string }>(
+      `${url}/feed?limit=${limit}${cursor === '' ? '' : `&cursor=${cursor}`}`,
+    );
     expect(page.status).toBe(200);
-    events.push(...page.body.events);
-    if (page.body.events.length === 0) return events;
-    // A feed whose next_after does not move on would have this loop read the same page forever.
-    if (!(page.body.next_after > after)) throw new Error(`the feed after ${after} served events but next_after ${page.body.next_after}`);
-    after = page.body.next_after;
+    if (page.body.events.length + page.body.erasures.length === 0) return;
+    // A feed whose next_cursor does not move on would have this loop read the same page forever.
+    if (!(page.body.next_cursor > cursor))
+      throw new Error(`the feed after ${cursor} served a page but next_cursor ${page.body.next_cursor}`);
+    yield page.body;
+    cursor = page.body.next_cursor;
   }
 }
 

@@ -154,16 +154,16 @@ test('a page stops short of 8 MiB of JSON, and following it still yields every e
   expect(paged).toHaveLength(700);
 
   const fromFeed: any[] = [];
-  let after = 0;
+  let cursor = '';
   for (;;) {
-    const res = await fetch(`${logger.url}/feed?after=${after}&limit=10000`);
+    const res = await fetch(`${logger.url}/feed?limit=10000${cursor === '' ? '' : `&cursor=${cursor}`}`);
     const text = await res.text();
     expect(text.length).toBeLessThanOrEqual(8 * 1024 * 1024 + 200);
     const page = JSON.parse(text);
     if (page.events.length === 0) break;
     fromFeed.push(...page.events.filter((e: any) => e.user_id === 'heavy'));
-    if (!(page.next_after > after)) throw new Error(`the feed after ${after} served events but next_after ${page.next_after}`);
-    after = page.next_after;
+    if (!(page.next_cursor > cursor)) throw new Error(`the feed after ${cursor} served events but next_cursor ${page.next_cursor}`);
+    cursor = page.next_cursor;
   }
   expect(fromFeed.map((e) => e.seq)).toEqual(paged.map((e) => e.seq).sort((a, b) => a - b));
 });

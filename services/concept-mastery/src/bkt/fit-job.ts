@@ -1,9 +1,9 @@
-// A fit: reads every event stored in the Logger when it starts (the feed from the beginning up to
-// its head then), fits each concept with enough students by EM, evaluates BKT against the pass
+// A fit: reads every event stored in the Logger when it starts (the feed from its start up to its
+// head then), fits each concept with enough students by EM, evaluates BKT against the pass
 // ratio on held-out students, and puts the new parameters in force at once. One at a time; each is
 // recorded in bkt_fits, so its result can be read after a restart.
 import { randomUUID } from 'node:crypto';
-import type { Knex, Logger } from '@learning-analytics/common';
+import { FEED_START, type Knex, type Logger } from '@learning-analytics/common';
 import type { LearningEventsClient } from '../clients/learning-events-client.js';
 import { gradeEvent } from '../domain/pass-ratio-model.js';
 import type { PredictionMetrics } from '../domain/bkt/evaluation.js';
@@ -151,26 +151,33 @@ export class FitJobs {
     }
   }
 
-  /** Every graded answer stored when the fit started, read from the feed. */
+  /**
+   * Every graded answer stored when the fit started, read from the feed: from its start up to the
+   * first event newer than the Logger's head then (above its seq), or to the end of the feed.
+   */
   private async readAnswers(fit: FitView): Promise<AnswerColumns> {
     const { client, settings } = this.deps;
     const answers = new AnswerColumns();
-    let after = 0;
+    let cursor = FEED_START;
     let head: number | undefined;
-    do {
-      const page = await client.readFeed(after, READ_PAGE, 0);
+    for (;;) {
+      const page = await client.readFeed(cursor, READ_PAGE, 0);
       head ??= page.headSeq;
+      let newer = false;
       for (const event of page.events) {
-        if (event.seq > head) break;
+        if (event.seq > head) {
+          newer = true;
+          break;
+        }
         const outcome = gradeEvent(event, settings.passScore);
         if (outcome === 'passed' || outcome === 'failed')
           answers.add(event.concept_id, event.user_id, event.occurredAt, event.seq, outcome === 'passed');
       }
       fit.progress.events_read += page.events.length;
       fit.progress.answers = answers.size;
-      if (page.nextAfter <= after) break;
-      after = page.nextAfter;
-    } while (after < head);
+      if (newer || page.nextCursor <= cursor) break;
+      cursor = page.nextCursor;
+    }
     return answers;
   }
 }

@@ -5,7 +5,7 @@
 import type { Knex, Logger } from '@learning-analytics/common';
 import { rederive, type BktState, type ParamsOf } from '../domain/bkt-model.js';
 import type { MasteryModel } from '../domain/mastery-model.js';
-import { countModelRecords, listModelRecords, writeMasteries } from '../data/mastery-store.js';
+import { countModelRecords, listModelRecords, lockFeedCursor, writeMasteries } from '../data/mastery-store.js';
 import type { BktMetrics } from './bkt-metrics.js';
 
 const PAGE = 500;
@@ -37,7 +37,11 @@ export async function rederiveRecords(deps: {
         mastery: { ...stored.mastery, state: rederive(stored.mastery.state, conceptId, paramsOf) },
       }));
     if (writes.length > 0) {
-      await db.transaction((trx) => writeMasteries(trx, model, writes, Date.now()));
+      await db.transaction(async (trx) => {
+        // Taken before the records' rows, as every writer does: no deadlock with the consumer's pages.
+        await lockFeedCursor(trx, 'shared');
+        await writeMasteries(trx, model, writes, Date.now());
+      });
       deps.invalidate(new Set(writes.map((write) => write.userId)));
     }
     changed += writes.length;

@@ -9,11 +9,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import got, { HTTPError, RequestError, TimeoutError, type Response } from 'got';
 import type { ValidateFunction } from 'ajv';
 import { UpstreamError, createAjv, toErrorDetails, type Logger } from '@learning-analytics/common';
-import type { LearningEvent } from '../domain/learning-event.js';
+import type { FeedEvent, LearningEvent } from '../domain/learning-event.js';
 import type { MasteryMetrics } from '../metrics.js';
 import {
   upstreamEventSchema,
   upstreamFeedPageSchema,
+  upstreamPositionSchema,
   upstreamTimelinePageSchema,
   type UpstreamEvent,
   type UpstreamFeedPage,
@@ -36,24 +37,41 @@ export interface LearningEventsClientOptions {
 
 export interface ErasureMarker {
   seq: number;
+  position: string;
   userIdSha256: string;
 }
 
 /** A feed event the Brain cannot use (malformed), set aside with the reason. */
 export interface UnusableEvent {
   seq: number;
+  position: string;
   eventId: string | undefined;
   reason: string;
 }
 
 export interface FeedPage {
-  events: LearningEvent[];
-  /** Events of the page that failed validation, in seq order. */
+  /** In feed order (by position). */
+  events: FeedEvent[];
+  /** Events of the page that failed validation, in feed order. */
   unusable: UnusableEvent[];
-  /** Erasures among the events' seq range: merge by seq for commit order. */
+  /** Erasures among the events' positions: merge by position for feed order. */
   erasures: ErasureMarker[];
-  nextAfter: number;
+  /** The position of the page's last item, or the cursor asked with when the page is empty: where to go on from. */
+  nextCursor: string;
+  /** The highest committed seq: for lag estimates only, it says nothing about positions. */
   headSeq: number;
+}
+
+/** One page of a settled timeline listing. */
+export interface HistoryPage {
+  /** Every event of the page at a position up to settledThrough, and no other. */
+  events: LearningEvent[];
+  /**
+   * The listing's Feed-Settled-Through (the same on every page): every event of the student at a
+   * position up to it is in the listing, and none at such a position can appear later. The events
+   * committed above it, behind a transaction still open, the feed brings later.
+   */
+  settledThrough: string;
 }
 
 const SERVICE = 'The Learning Events Service';
@@ -62,22 +80,25 @@ export class LearningEventsClient {
   private readonly validateTimeline: ValidateFunction;
   private readonly validateFeed: ValidateFunction;
   private readonly validateEvent: ValidateFunction;
+  private readonly validatePosition: ValidateFunction;
 
   constructor(private readonly options: LearningEventsClientOptions) {
     const ajv = createAjv();
     this.validateTimeline = ajv.compile(upstreamTimelinePageSchema);
     this.validateFeed = ajv.compile(upstreamFeedPageSchema);
     this.validateEvent = ajv.compile(upstreamEventSchema);
+    this.validatePosition = ajv.compile(upstreamPositionSchema);
   }
 
   /**
-   * A student's full history (of one concept, when given), oldest first, one page at a time. The next page is requested before
+   * A student's settled history (of one concept, when given; see HistoryPage), oldest first, one
+   * page at a time. The next page is requested before
    * the caller gets this one, so the Logger reads and serializes it while the caller folds: at most
    * two pages are held, however long the history is. The Logger's paging is a snapshot taken at
    * the first page: complete, never repeating. A caller that stops early, or aborts `signal`,
    * cancels the request ahead.
    */
-  async *userHistoryPages(userId: string, options: { conceptId?: string; signal?: AbortSignal } = {}): AsyncGenerator<LearningEvent[]> {
+  async *userHistoryPages(userId: string, options: { conceptId?: string; signal?: AbortSignal } = {}): AsyncGenerator<HistoryPage> {
     const { conceptId } = options;
     const stopped = new AbortController();
     const signal = options.signal ? AbortSignal.any([stopped.signal, options.signal]) : stopped.signal;
@@ -87,33 +108,37 @@ export class LearningEventsClient {
       return { url, page };
     };
     const concept = conceptId === undefined ? '' : `/${encodeURIComponent(conceptId)}`;
+    // settled=true: only what the feed can never place before an event the consumer has applied.
     let ahead: ReturnType<typeof fetchPage> | undefined = fetchPage(
-      `${this.options.baseUrl}/events/${encodeURIComponent(userId)}${concept}?limit=${this.options.pageSize}`,
+      `${this.options.baseUrl}/events/${encodeURIComponent(userId)}${concept}?limit=${this.options.pageSize}&settled=true`,
     );
+    let settledThrough: string | undefined;
     try {
       while (ahead !== undefined) {
         const { body, headers } = await ahead.page;
+        settledThrough ??= this.settledThrough(headers);
         const next = this.nextPageUrl(headers.link, ahead.url);
         ahead = next === undefined ? undefined : fetchPage(next);
-        yield body.map(toLearningEvent);
+        yield { events: body.map(toLearningEvent), settledThrough };
       }
     } finally {
       stopped.abort();
     }
   }
 
-  /** One page of the commit-ordered feed after `after`; with waitMs the Logger holds an empty page that long. */
-  async readFeed(after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<FeedPage> {
-    const url = `${this.options.baseUrl}/feed?after=${after}&limit=${limit}&wait_ms=${waitMs}`;
+  /** One page of the feed after the position `cursor`; with waitMs the Logger holds an empty page that long. */
+  async readFeed(cursor: string, limit: number, waitMs: number, signal?: AbortSignal): Promise<FeedPage> {
+    const url = `${this.options.baseUrl}/feed?cursor=${encodeURIComponent(cursor)}&limit=${limit}&wait_ms=${waitMs}`;
     const { body } = await this.getJson<UpstreamFeedPage>(url, this.validateFeed, { extraTimeMs: waitMs, signal });
-    const events: LearningEvent[] = [];
+    const events: FeedEvent[] = [];
     const unusable: UnusableEvent[] = [];
-    for (const item of body.events as Array<{ seq: number; event_id?: unknown }>) {
+    for (const item of body.events as Array<Partial<UpstreamEvent> & { seq: number; position: string }>) {
       const problem = this.eventProblem(item);
-      if (problem === undefined) events.push(toLearningEvent(item as UpstreamEvent));
+      if (problem === undefined) events.push({ ...toLearningEvent(item as UpstreamEvent), position: item.position });
       else
         unusable.push({
           seq: item.seq,
+          position: item.position,
           eventId: typeof item.event_id === 'string' ? item.event_id.slice(0, 64) : undefined,
           reason: problem,
         });
@@ -121,10 +146,25 @@ export class LearningEventsClient {
     return {
       events,
       unusable,
-      erasures: (body.erasures ?? []).map((marker) => ({ seq: marker.seq, userIdSha256: marker.user_id_sha256 })),
-      nextAfter: body.next_after,
+      erasures: (body.erasures ?? []).map((marker) => ({
+        seq: marker.seq,
+        position: marker.position,
+        userIdSha256: marker.user_id_sha256,
+      })),
+      nextCursor: body.next_cursor,
       headSeq: body.head_seq,
     };
+  }
+
+  /** A timeline's Feed-Settled-Through header, which the Brain cannot fold without. */
+  private settledThrough(headers: IncomingHttpHeaders): string {
+    const value = headers['feed-settled-through'];
+    if (!this.validatePosition(value)) {
+      throw new UpstreamError(502, 'upstream_bad_response', `${SERVICE} answered a timeline without a valid Feed-Settled-Through header.`, [
+        { path: 'header:/feed-settled-through', reason: value === undefined ? 'is missing' : 'is not a feed position' },
+      ]);
+    }
+    return value as string;
   }
 
   /** Why a feed event cannot be used, or undefined when it can. */

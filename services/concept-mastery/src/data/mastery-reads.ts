@@ -1,8 +1,12 @@
 // Reads of the mastery records, through a bounded in-memory cache of each recently read student's
-// records. Sound because this process is the only writer of its database: every write (consumer
-// or recompute) calls invalidate() once committed. A read stores its result only when no write
-// committed while it ran, so a read that raced a write never caches what the write replaced.
-import type { Knex } from '@learning-analytics/common';
+// records, on SQLite. Sound there because this process is the only writer of its database: every
+// write (consumer or recompute) calls invalidate() once committed. A read stores its result only
+// when no write committed while it ran, so a read that raced a write never caches what the write
+// replaced. On PostgreSQL the cache is off: other replicas write the same records, and no local
+// invalidation sees their commits. Telling every replica (NOTIFY) would still leave a window
+// between a commit and its delivery in which a replica answers the older records, and a student's
+// records are one index range read away anyway.
+import { engineOf, type Knex } from '@learning-analytics/common';
 import { listUserRecords } from './mastery-store.js';
 
 interface CachedStudent {
@@ -16,11 +20,14 @@ export class MasteryReads {
   /** By student, then model. Insertion order is recency order: a hit is re-inserted, the oldest is evicted first. */
   private readonly students = new Map<string, Map<string, CachedStudent>>();
   private commits = 0;
+  private readonly maxStudents: number;
 
   constructor(
     private readonly db: Knex,
-    private readonly maxStudents: number,
-  ) {}
+    maxStudents: number,
+  ) {
+    this.maxStudents = engineOf(db) === 'postgres' ? 0 : maxStudents;
+  }
 
   /** A student's records of one model, sorted by concept_id, as a JSON array. */
   async studentJson(userId: string, model: string): Promise<string> {

@@ -1,10 +1,13 @@
-// The model_records, erasures and feed_cursor tables: the only module that writes SQL for them.
+// The model_records, erasures, dead_letters and feed_cursor tables: the only module that writes SQL
+// for them.
 //
 // Every write goes through writeMasteries, whose upsert only replaces a stored record when the new
-// one has folded at least as far (new last_seq >= stored last_seq). A record is always the fold of
-// every event of its concept up to its last_seq, so a record with a higher last_seq is simply
-// newer: recomputes racing each other or the consumer all end where one clean run would.
-import { sha256Hex, type Knex } from '@learning-analytics/common';
+// one has folded at least as far (new last_position >= stored last_position, compared byte-wise).
+// A record is always the fold of every event of its concept at a feed position up to its
+// last_position, so a record with a higher one is simply newer: recomputes racing each other or the
+// consumer all end where one clean run would. On PostgreSQL (READ COMMITTED) that holds row by row
+// because the upsert's condition is evaluated on the row as it stands when the upsert locks it.
+import { FEED_START, engineOf, sha256Hex, type Knex } from '@learning-analytics/common';
 import type { ConceptMastery, MasteryModel } from '../domain/mastery-model.js';
 
 interface MasteryRow {
@@ -16,7 +19,8 @@ interface MasteryRow {
   fields: string;
   model_state: string;
   last_event_at: number | string;
-  last_seq: number | string;
+  last_event_seq: number | string;
+  last_position: string;
   updated_at: number | string;
 }
 
@@ -32,7 +36,7 @@ export interface MasteryWrite<S> {
   mastery: ConceptMastery<S>;
 }
 
-/** Rows per INSERT: 10 bound values each stays far below every engine's parameter limit. */
+/** Rows per INSERT: 11 bound values each stays far below every engine's parameter limit. */
 const WRITE_CHUNK = 500;
 /** (user, concept) pairs per lookup. */
 const READ_CHUNK = 400;
@@ -69,7 +73,12 @@ export async function listUserRecords(db: Knex, userId: string, model: string): 
 function toStored<S>(model: MasteryModel<S>, row: MasteryRow): StoredMastery<S> {
   return {
     stateText: row.model_state,
-    mastery: { state: model.decode(row.model_state), lastEventAt: Number(row.last_event_at), lastSeq: Number(row.last_seq) },
+    mastery: {
+      state: model.decode(row.model_state),
+      lastEventAt: Number(row.last_event_at),
+      lastEventSeq: Number(row.last_event_seq),
+      lastPosition: row.last_position,
+    },
   };
 }
 
@@ -95,8 +104,9 @@ export async function findMasteries<S>(
 }
 
 /**
- * Upserts records of one model, each only where nothing newer is stored (stored last_seq <= new
- * last_seq). Call inside a transaction.
+ * Upserts records of one model, each only where nothing newer is stored (stored last_position <=
+ * new last_position). Call inside a transaction. Rows go in key order, so that concurrent writers
+ * lock the rows they share in the same order and cannot deadlock on them.
  */
 export async function writeMasteries<S>(db: Knex, model: MasteryModel<S>, writes: Array<MasteryWrite<S>>, now: number): Promise<void> {
   const digests = new Map<string, string>();
@@ -105,8 +115,9 @@ export async function writeMasteries<S>(db: Knex, model: MasteryModel<S>, writes
     if (digest === undefined) digests.set(userId, (digest = sha256Hex(userId)));
     return digest;
   };
-  for (let i = 0; i < writes.length; i += WRITE_CHUNK) {
-    const rows = writes.slice(i, i + WRITE_CHUNK).map(({ userId, conceptId, mastery }): MasteryRow => ({
+  const ordered = [...writes].sort((a, b) => compareKeys(a.userId, b.userId) || compareKeys(a.conceptId, b.conceptId));
+  for (let i = 0; i < ordered.length; i += WRITE_CHUNK) {
+    const rows = ordered.slice(i, i + WRITE_CHUNK).map(({ userId, conceptId, mastery }): MasteryRow => ({
       user_id: userId,
       concept_id: conceptId,
       model: model.name,
@@ -115,16 +126,19 @@ export async function writeMasteries<S>(db: Knex, model: MasteryModel<S>, writes
       fields: JSON.stringify(model.fields(mastery.state)),
       model_state: model.encode(mastery.state),
       last_event_at: mastery.lastEventAt,
-      last_seq: mastery.lastSeq,
+      last_event_seq: mastery.lastEventSeq,
+      last_position: mastery.lastPosition,
       updated_at: now,
     }));
     await db('model_records')
       .insert(rows)
       .onConflict(['user_id', 'model', 'concept_id'])
       .merge()
-      .where('model_records.last_seq', '<=', db.raw('excluded.last_seq'));
+      .where('model_records.last_position', '<=', db.raw('excluded.last_position'));
   }
 }
+
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A page of one model's records in key order, after `after` (user, concept) when given. */
 export async function listModelRecords<S>(
@@ -153,51 +167,77 @@ export async function countModelRecords(db: Knex, model: string): Promise<number
   return Number(row?.records ?? 0);
 }
 
-/** Deletes every record of a student, every model's; returns how many. */
-export async function deleteUserMasteries(db: Knex, userId: string): Promise<number> {
-  return db('model_records').where('user_id', userId).delete();
+/** Deletes every record of a student, every model's; returns how many. Call inside a transaction. */
+export async function deleteUserMasteries(trx: Knex.Transaction, userId: string): Promise<number> {
+  await lockFeedCursor(trx, 'shared');
+  return trx('model_records').where('user_id', userId).delete();
 }
 
 /**
- * Applies an erasure marker of the Logger: deletes every record of the student the digest names and
- * remembers the erasure's seq. Returns the erased user_ids (none when no record was stored).
+ * Applies an erasure marker of the Logger: deletes the records of the student the digest names that
+ * were folded before the marker (every one, unless a recompute already rebuilt the student from a
+ * history read after it) and remembers the marker's position. Returns the user_ids whose records
+ * were deleted.
  */
-export async function applyErasure(db: Knex, userIdSha256: string, seq: number, now: number): Promise<string[]> {
-  const rows = (await db('model_records').distinct('user_id').where('user_id_sha256', userIdSha256)) as Array<{ user_id: string }>;
-  await db('model_records').where('user_id_sha256', userIdSha256).delete();
+export async function applyErasure(db: Knex, userIdSha256: string, position: string, now: number): Promise<string[]> {
+  const erased = db('model_records').where('user_id_sha256', userIdSha256).andWhere('last_position', '<', position);
+  const rows = await erased.clone().distinct<Array<{ user_id: string }>>('user_id');
+  await erased.delete();
   await db('erasures')
-    .insert({ user_id_sha256: userIdSha256, seq, erased_at: now })
+    .insert({ user_id_sha256: userIdSha256, position, erased_at: now })
     .onConflict('user_id_sha256')
     .merge()
-    .where('erasures.seq', '<', db.raw('excluded.seq'));
+    .where('erasures.position', '<', db.raw('excluded.position'));
   return rows.map((row) => row.user_id);
 }
 
-/** The seq of the student's latest erasure applied from the feed, or 0. */
-export async function latestErasureSeq(db: Knex, userId: string): Promise<number> {
-  const row = (await db('erasures').select('seq').where('user_id_sha256', sha256Hex(userId)).first()) as
-    { seq: number | string } | undefined;
-  return Number(row?.seq ?? 0);
+/** The feed position of the student's latest erasure applied from the feed, or FEED_START. */
+export async function latestErasurePosition(db: Knex, userId: string): Promise<string> {
+  const row = (await db('erasures').select('position').where('user_id_sha256', sha256Hex(userId)).first()) as
+    { position: string } | undefined;
+  return row?.position ?? FEED_START;
 }
 
 /** Sets feed events aside as dead letters (a seq seen again keeps its first record). */
 export async function writeDeadLetters(
   db: Knex,
-  letters: Array<{ seq: number; eventId: string | undefined; reason: string }>,
+  letters: Array<{ seq: number; position: string; eventId: string | undefined; reason: string }>,
   now: number,
 ): Promise<void> {
   if (letters.length === 0) return;
-  const rows = letters.map((letter) => ({ seq: letter.seq, event_id: letter.eventId ?? null, reason: letter.reason, seen_at: now }));
+  const rows = letters.map((letter) => ({
+    seq: letter.seq,
+    position: letter.position,
+    event_id: letter.eventId ?? null,
+    reason: letter.reason,
+    seen_at: now,
+  }));
   await db('dead_letters').insert(rows).onConflict('seq').ignore();
 }
 
-export async function readFeedCursor(db: Knex): Promise<number> {
-  const row = (await db('feed_cursor').select('after_seq').where('id', 1).first()) as { after_seq: number | string } | undefined;
-  return Number(row?.after_seq ?? 0);
+/** The feed position the consumer has applied everything up to. */
+export async function readFeedCursor(db: Knex): Promise<string> {
+  const row = (await db('feed_cursor').select('cursor').where('id', 1).first()) as { cursor: string } | undefined;
+  return row?.cursor ?? FEED_START;
+}
+
+/**
+ * Reads the cursor and, on PostgreSQL, locks its row until the transaction ends: `exclusive` in
+ * the consumer's transaction that applies a page, `shared` in every other that writes records,
+ * before it touches them. So an erasure the consumer applies never commits between another
+ * writer's look at the erasures and its writes, two consumers' pages never interleave, and
+ * writers that meet on a record's row have taken their locks in one order. SQLite runs one write
+ * transaction at a time anyway.
+ */
+export async function lockFeedCursor(trx: Knex.Transaction, mode: 'exclusive' | 'shared'): Promise<string> {
+  const query = trx('feed_cursor').select('cursor').where('id', 1);
+  if (engineOf(trx) === 'postgres') void (mode === 'exclusive' ? query.forUpdate() : query.forShare());
+  const row = (await query.first()) as { cursor: string } | undefined;
+  return row?.cursor ?? FEED_START;
 }
 
 /** Stores the consumer's position; call in the transaction that applied the events up to it. */
-export async function writeFeedCursor(db: Knex, afterSeq: number, now: number): Promise<void> {
+export async function writeFeedCursor(db: Knex, cursor: string, now: number): Promise<void> {
   // Forward only: a cursor never moves back, whoever writes it.
-  await db('feed_cursor').where('id', 1).andWhere('after_seq', '<=', afterSeq).update({ after_seq: afterSeq, updated_at: now });
+  await db('feed_cursor').where('id', 1).andWhere('cursor', '<=', cursor).update({ cursor, updated_at: now });
 }

@@ -10,6 +10,15 @@ export interface LearningEvent {
   occurredAt: number;
   /** When the Logger received it, UTC milliseconds. */
   recordedAt: number;
-  /** The Logger's commit-order sequence number. */
+  /** The Logger's sequence number: unique, and the tie-break of timeline order (timestamp, then seq). */
   seq: number;
+}
+
+/** An event as the feed serves it: with its place in the feed. */
+export interface FeedEvent extends LearningEvent {
+  /**
+   * A feed position (see feedPosition in common): positions compare as strings in feed order,
+   * which with several Logger writers is not seq order.
+   */
+  position: string;
 }

@@ -2,7 +2,7 @@
 // full history and the real-time consumer applies one event at a time through the same `apply`,
 // so the two agree by construction (test/domain checks it over generated histories). Models are
 // registered in models.ts; everything else (storage, consumer, recompute, API) works for any.
-import type { LearningEvent } from './learning-event.js';
+import type { FeedEvent, LearningEvent } from './learning-event.js';
 
 /** How a model treated one event; anything but passed/failed left its state unchanged. */
 export type EventOutcome = 'passed' | 'failed' | SkipReason;
@@ -48,60 +48,98 @@ export interface ConceptMastery<S> {
   state: S;
   /** Latest `timestamp` among the folded events, UTC milliseconds. */
   lastEventAt: number;
-  /** Highest Logger seq folded in. The record is the fold of every event of its concept up to it. */
-  lastSeq: number;
+  /** The seq of the event folded last in timeline order (the latest one at lastEventAt). */
+  lastEventSeq: number;
+  /**
+   * A feed position (compared as a string): the record is the fold of every event of its concept
+   * at a position up to this one.
+   */
+  lastPosition: string;
 }
 
-export function startConcept<S>(model: MasteryModel<S>, event: LearningEvent): ConceptMastery<S> {
-  return { state: model.initial(event.concept_id), lastEventAt: event.occurredAt, lastSeq: event.seq };
+export function startConcept<S>(model: MasteryModel<S>, event: LearningEvent, position: string): ConceptMastery<S> {
+  return { state: model.initial(event.concept_id), lastEventAt: event.occurredAt, lastEventSeq: event.seq, lastPosition: position };
 }
 
-/** Folds one more event into a concept's mastery. */
-export function applyEvent<S>(model: MasteryModel<S>, mastery: ConceptMastery<S>, event: LearningEvent): ConceptMastery<S> {
+/** Whether `event` comes before the record's last event in timeline order (timestamp, then seq). */
+function precedesLastEvent(mastery: ConceptMastery<unknown>, event: LearningEvent): boolean {
+  return event.occurredAt < mastery.lastEventAt || (event.occurredAt === mastery.lastEventAt && event.seq < mastery.lastEventSeq);
+}
+
+/** Folds one more event into a concept's mastery; the record then claims every position up to `position` too. */
+export function applyEvent<S>(
+  model: MasteryModel<S>,
+  mastery: ConceptMastery<S>,
+  event: LearningEvent,
+  position: string,
+): ConceptMastery<S> {
+  const last = precedesLastEvent(mastery, event) ? mastery : { lastEventAt: event.occurredAt, lastEventSeq: event.seq };
   return {
     state: model.apply(mastery.state, event),
-    lastEventAt: Math.max(mastery.lastEventAt, event.occurredAt),
-    lastSeq: Math.max(mastery.lastSeq, event.seq),
+    lastEventAt: last.lastEventAt,
+    lastEventSeq: last.lastEventSeq,
+    lastPosition: position > mastery.lastPosition ? position : mastery.lastPosition,
   };
 }
 
 /**
- * Folds a history into per-concept mastery, continuing from `start` (concept id -> mastery) when
- * given. Recompute folds the Logger's timeline, in timeline order; the consumer the feed, in seq
- * order, which is timeline order too unless an event is back-dated (see isBackDated).
+ * Folds feed events into per-concept mastery, continuing from `start` (concept id -> mastery) when
+ * given: what the consumer does one event at a time, in feed order, which is timeline order
+ * unless an event is back-dated (see isBackDated).
  */
 export function foldHistory<S>(
   model: MasteryModel<S>,
-  events: Iterable<LearningEvent>,
+  events: Iterable<FeedEvent>,
   start: ReadonlyMap<string, ConceptMastery<S>> = new Map(),
 ): Map<string, ConceptMastery<S>> {
   const concepts = new Map(start);
   for (const event of events) {
-    const current = concepts.get(event.concept_id) ?? startConcept(model, event);
-    concepts.set(event.concept_id, applyEvent(model, current, event));
+    const current = concepts.get(event.concept_id) ?? startConcept(model, event, event.position);
+    concepts.set(event.concept_id, applyEvent(model, current, event, event.position));
   }
   return concepts;
 }
 
 /**
- * The consumer's rule against double counting: an event is applied to a record only when its seq
- * is above the record's lastSeq. Sound because the feed delivers events in seq (= commit) order and
- * a record always holds every event of its concept up to its lastSeq.
+ * Folds a page of a settled timeline listing (the Logger's `settled=true`: every event of the
+ * student at a position up to `settledThrough`, its Feed-Settled-Through, and only those), in
+ * timeline order, continuing from `start`. Each fold claims every position up to there. The events
+ * committed above it, behind a transaction still open, are left to the feed.
+ */
+export function foldSettledHistory<S>(
+  model: MasteryModel<S>,
+  events: Iterable<LearningEvent>,
+  settledThrough: string,
+  start: ReadonlyMap<string, ConceptMastery<S>> = new Map(),
+): Map<string, ConceptMastery<S>> {
+  const concepts = new Map(start);
+  for (const event of events) {
+    const current = concepts.get(event.concept_id) ?? startConcept(model, event, settledThrough);
+    concepts.set(event.concept_id, applyEvent(model, current, event, settledThrough));
+  }
+  return concepts;
+}
+
+/**
+ * The consumer's rule against double counting: an event is applied to a record only when its
+ * position is above the record's lastPosition. Sound because the feed delivers events in position
+ * order, never one behind a position it has served, and a record always holds every event of its
+ * concept up to its lastPosition.
  */
 export function applyFeedEvent<S>(
   model: MasteryModel<S>,
   mastery: ConceptMastery<S> | undefined,
-  event: LearningEvent,
+  event: FeedEvent,
 ): { mastery: ConceptMastery<S>; applied: boolean } {
-  if (mastery && event.seq <= mastery.lastSeq) return { mastery, applied: false };
-  return { mastery: applyEvent(model, mastery ?? startConcept(model, event), event), applied: true };
+  if (mastery && event.position <= mastery.lastPosition) return { mastery, applied: false };
+  return { mastery: applyEvent(model, mastery ?? startConcept(model, event, event.position), event, event.position), applied: true };
 }
 
 /**
  * Whether an event comes before what the record already folded, in timeline order (timestamp,
- * then seq). The feed brings events in seq order, so an event with the same timestamp as the
- * record's last one always comes after it.
+ * then seq). Feed order is not seq order once several Logger writers commit, so an event with the
+ * record's last timestamp can still come before its last event.
  */
 export function isBackDated(mastery: ConceptMastery<unknown> | undefined, event: LearningEvent): boolean {
-  return mastery !== undefined && event.occurredAt < mastery.lastEventAt;
+  return mastery !== undefined && precedesLastEvent(mastery, event);
 }

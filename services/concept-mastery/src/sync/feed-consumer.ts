@@ -1,27 +1,41 @@
-// The real-time consumer: tails the Logger's commit-ordered feed (long polling), applies each page
-// of events to the affected records and moves its cursor in the same transaction, so a crash or
+// The real-time consumer: tails the Logger's feed (long polling), applies each page of events to the
+// affected records and moves its cursor, a feed position, in the same transaction, so a crash or
 // restart neither loses nor re-applies an event. Erasure markers in the feed delete the student's
-// records in the same transaction. An event is applied to a record only when its seq
-// is above the record's last_seq, so events a recompute has already folded are not counted twice.
-// While the Logger is unreachable it backs off exponentially, with jitter, and resumes where it was.
+// records in the same transaction. An event is applied to a record only when its position is above
+// the record's last_position, so events a recompute has already folded are not counted twice.
+// Of several replicas, only the one holding the consumer lease consumes (see consumer-lease.ts); the
+// others wait for it. While the Logger is unreachable it backs off exponentially, with jitter, and
+// resumes where it was.
 import { setTimeout as wait } from 'node:timers/promises';
-import { UpstreamError, purgeDeletedCopies, sha256Hex, type Knex, type Logger } from '@learning-analytics/common';
-import { applyFeedEvent, foldHistory, isBackDated, type AnyMasteryModel, type ConceptMastery } from '../domain/mastery-model.js';
+import {
+  FEED_START,
+  UpstreamError,
+  parseFeedPosition,
+  purgeDeletedCopies,
+  sha256Hex,
+  type Knex,
+  type Logger,
+} from '@learning-analytics/common';
+import { applyFeedEvent, foldSettledHistory, isBackDated, type AnyMasteryModel, type ConceptMastery } from '../domain/mastery-model.js';
 import { equalJitter, type ErasureMarker, type FeedPage, type LearningEventsClient } from '../clients/learning-events-client.js';
 import {
   applyErasure,
   conceptKey,
   findMasteries,
+  lockFeedCursor,
   readFeedCursor,
   writeDeadLetters,
   writeFeedCursor,
   writeMasteries,
 } from '../data/mastery-store.js';
+import type { ConsumerLease, ConsumerLeases } from '../data/consumer-lease.js';
 import type { MasteryReads } from '../data/mastery-reads.js';
 import type { MasteryMetrics } from '../metrics.js';
 
 export interface FeedConsumerOptions {
   db: Knex;
+  /** Who consumes, of several replicas; the transactions that apply pages run through the lease. */
+  leases: ConsumerLeases;
   reads: Pick<MasteryReads, 'invalidate'>;
   /** Every registered model: each event is applied to each one's records. */
   models: readonly AnyMasteryModel[];
@@ -36,6 +50,7 @@ export interface FeedConsumerOptions {
     | 'feedRefolds'
     | 'feedDeadLetters'
     | 'feedHeadBehindCursor'
+    | 'feedConsumerActive'
   >;
   logger: Logger;
   pageSize: number;
@@ -48,6 +63,14 @@ export interface FeedConsumerOptions {
 type Refolds = Map<string, Map<string, ConceptMastery<unknown>>>;
 /** Per order-sensitive model, concepts (by conceptKey) that received a back-dated event. */
 type BackDated = Map<AnyMasteryModel, Map<string, { userId: string; conceptId: string }>>;
+
+/** How one attempt at a page ended. */
+type PageOutcome =
+  | { kind: 'applied' }
+  /** Nothing written: these concepts need a refold first. */
+  | { kind: 'back_dated'; backDated: BackDated }
+  /** Nothing written: the stored cursor is not where this page starts (another consumer moved it). */
+  | { kind: 'superseded'; storedCursor: string };
 
 const ROLLED_BACK_FOR_REFOLD = Symbol('rolled back for a refold');
 /** Attempts at one page; more than one only when a page holds back-dated events. */
@@ -67,7 +90,7 @@ export class FeedConsumer {
     this.running ??= this.run();
   }
 
-  /** Ends the loop: an in-flight poll is abandoned, a transaction in progress finishes. */
+  /** Ends the loop: an in-flight poll is abandoned, a transaction in progress finishes, the lease is released. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
@@ -75,21 +98,45 @@ export class FeedConsumer {
   }
 
   private async run(): Promise<void> {
-    const { db, client, logger, pageSize, waitMs } = this.options;
-    let cursor = await readFeedCursor(db);
-    this.options.metrics.feedCursor.set(cursor);
-    logger.info({ after_seq: cursor }, 'feed consumer started');
-    let failures = 0;
+    const { leases, metrics } = this.options;
+    metrics.feedConsumerActive.set(0);
     while (!this.stopping) {
+      const lease = await leases.acquire(this.abort.signal);
+      if (!lease) break;
+      metrics.feedConsumerActive.set(1);
+      this.currentAsOf = Date.now();
       try {
+        await this.consume(lease);
+      } finally {
+        metrics.feedConsumerActive.set(0);
+        // Only the replica consuming reports lag: another's would be stale.
+        metrics.feedLagEvents.set(0);
+        metrics.feedLagSeconds.set(0);
+        await lease.release();
+      }
+    }
+  }
+
+  /** Follows the feed while this replica holds `lease`. */
+  private async consume(lease: ConsumerLease): Promise<void> {
+    const { client, logger, pageSize, waitMs } = this.options;
+    let cursor: string | undefined;
+    let failures = 0;
+    while (!this.stopping && !lease.lost) {
+      try {
+        if (cursor === undefined) {
+          cursor = await lease.transaction((trx) => readFeedCursor(trx));
+          this.showCursor(cursor);
+          logger.info({ cursor }, 'feed consumer started');
+        }
         const page = await client.readFeed(cursor, pageSize, waitMs, this.abort.signal);
         this.watchHead(page.headSeq, cursor);
-        cursor = await this.applyPage(page, cursor);
-        this.observeLag(page, cursor);
+        cursor = await this.applyPage(lease, page, cursor);
+        this.observeLag(page);
         if (failures > 0) logger.info({ failures }, 'feed reachable again');
         failures = 0;
       } catch (err) {
-        if (this.stopping) break;
+        if (this.stopping || lease.lost) break;
         failures += 1;
         const delay = equalJitter(failures, this.options.backoffBaseMs, this.options.backoffMaxMs);
         // An unreachable Logger is expected operation, not a bug: its message says enough.
@@ -107,40 +154,57 @@ export class FeedConsumer {
         await this.pause(delay);
       }
     }
-    logger.info({ after_seq: cursor }, 'feed consumer stopped');
+    if (lease.lost && !this.stopping) logger.warn({ cursor }, 'lost the feed consumer lock (its database session ended): stopped applying');
+    else logger.info({ cursor }, 'feed consumer stopped');
   }
 
   /**
    * Applies one page in one transaction with the cursor move; returns the new cursor. Events and
-   * erasure markers are applied in seq order, to every model's records: an erasure deletes the
+   * erasure markers are applied in position order, to every model's records: an erasure deletes the
    * student's records as they stand after the events before it. A concept whose new event is
    * back-dated is re-folded from its history first, for the models that depend on order.
    */
-  private async applyPage(page: FeedPage, cursor: number): Promise<number> {
-    const nextCursor = Math.max(cursor, page.nextAfter);
+  private async applyPage(lease: ConsumerLease, page: FeedPage, cursor: string): Promise<string> {
+    const nextCursor = page.nextCursor > cursor ? page.nextCursor : cursor;
     if (page.events.length === 0 && page.erasures.length === 0 && page.unusable.length === 0 && nextCursor === cursor) return cursor;
     const refolded: Refolds = new Map();
     for (let attempt = 1; ; attempt += 1) {
-      const backDated = await this.applyPageOnce(page, nextCursor, refolded);
-      if (backDated.size === 0) return nextCursor;
+      const outcome = await this.applyPageOnce(lease, page, cursor, nextCursor, refolded);
+      if (outcome.kind === 'applied') return nextCursor;
+      if (outcome.kind === 'superseded') {
+        this.options.logger.warn(
+          { cursor, stored_cursor: outcome.storedCursor },
+          'the stored feed cursor is not where this consumer was: another one applied pages; going on from the stored cursor',
+        );
+        this.showCursor(outcome.storedCursor);
+        return outcome.storedCursor;
+      }
       // Still back-dated after a refold only when a recompute moved a record meanwhile.
-      if (attempt === MAX_REFOLD_ATTEMPTS) throw new Error(`page after seq ${cursor} still has back-dated events after ${attempt} refolds`);
-      await this.refold(backDated, refolded);
+      if (attempt === MAX_REFOLD_ATTEMPTS) throw new Error(`page after ${cursor} still has back-dated events after ${attempt} refolds`);
+      await this.refold(outcome.backDated, refolded);
     }
   }
 
   /**
-   * One attempt at a page, in one transaction. Returns, per order-sensitive model, the concepts
-   * that received a back-dated event not covered by `refolded`: then nothing was written (the
-   * transaction rolled back) and the caller refolds them and tries again.
+   * One attempt at a page, in one transaction. It first locks the stored cursor and checks that it
+   * is where the page starts, so a page applied twice (by a consumer that lost its lease, or by two
+   * at once) is written once. Back-dated events not covered by `refolded` roll it back.
    */
-  private async applyPageOnce(page: FeedPage, nextCursor: number, refolded: Refolds): Promise<BackDated> {
+  private async applyPageOnce(
+    lease: ConsumerLease,
+    page: FeedPage,
+    cursor: string,
+    nextCursor: string,
+    refolded: Refolds,
+  ): Promise<PageOutcome> {
     const { db, models, metrics } = this.options;
     const backDated: BackDated = new Map();
     let applied = 0;
     const written = new Set<string>();
-    const outcome = await db
-      .transaction(async (trx) => {
+    const outcome = await lease
+      .transaction(async (trx): Promise<PageOutcome> => {
+        const storedCursor = await lockFeedCursor(trx, 'exclusive');
+        if (storedCursor !== cursor) return { kind: 'superseded', storedCursor };
         const now = Date.now();
         const keys = new Map<string, { userId: string; conceptId: string }>();
         for (const event of page.events) {
@@ -152,7 +216,7 @@ export class FeedConsumer {
             const current = new Map<string, ConceptMastery<unknown>>([...stored].map(([key, record]) => [key, record.mastery]));
             const changed = new Set<string>();
             for (const [key, mastery] of refolded.get(model.name) ?? []) {
-              if (mastery.lastSeq < (current.get(key)?.lastSeq ?? 0)) continue;
+              if (mastery.lastPosition < (current.get(key)?.lastPosition ?? FEED_START)) continue;
               current.set(key, mastery);
               changed.add(key);
             }
@@ -169,21 +233,24 @@ export class FeedConsumer {
         };
         const erase = async (marker: ErasureMarker) => {
           await writeChanged();
-          for (const userId of await applyErasure(trx, marker.userIdSha256, marker.seq, now)) written.add(userId);
+          for (const userId of await applyErasure(trx, marker.userIdSha256, marker.position, now)) written.add(userId);
           for (const [key, { userId }] of keys) {
             if (sha256Hex(userId) !== marker.userIdSha256) continue;
-            for (const { current } of states) current.delete(key);
+            for (const { current } of states) {
+              // As applyErasure: a record folded from a history read after the erasure stays.
+              if ((current.get(key)?.lastPosition ?? FEED_START) < marker.position) current.delete(key);
+            }
           }
         };
         let nextErasure = 0;
         for (const event of page.events) {
-          while (nextErasure < page.erasures.length && page.erasures[nextErasure]!.seq < event.seq)
+          while (nextErasure < page.erasures.length && page.erasures[nextErasure]!.position < event.position)
             await erase(page.erasures[nextErasure++]!);
           const key = conceptKey(event.user_id, event.concept_id);
           let appliedToAny = false;
           for (const { model, current, changed } of states) {
             const mastery = current.get(key);
-            if (model.orderSensitive && event.seq > (mastery?.lastSeq ?? 0) && isBackDated(mastery, event)) {
+            if (model.orderSensitive && event.position > (mastery?.lastPosition ?? FEED_START) && isBackDated(mastery, event)) {
               const concepts = backDated.get(model) ?? new Map<string, { userId: string; conceptId: string }>();
               backDated.set(model, concepts.set(key, keys.get(key)!));
             }
@@ -196,20 +263,24 @@ export class FeedConsumer {
           if (appliedToAny) applied += 1;
         }
         // Folded out of order: roll back, refold those concepts from their history, try again.
-        if (backDated.size > 0) return trx.rollback(ROLLED_BACK_FOR_REFOLD);
+        if (backDated.size > 0) {
+          await trx.rollback(ROLLED_BACK_FOR_REFOLD);
+          return { kind: 'back_dated', backDated };
+        }
         for (const marker of page.erasures.slice(nextErasure)) await erase(marker);
         await writeChanged();
         await writeDeadLetters(trx, page.unusable, now);
         await writeFeedCursor(trx, nextCursor, now);
+        return { kind: 'applied' };
       })
-      .catch((err: unknown) => {
-        if (err === ROLLED_BACK_FOR_REFOLD) return ROLLED_BACK_FOR_REFOLD;
+      .catch((err: unknown): PageOutcome => {
+        if (err === ROLLED_BACK_FOR_REFOLD) return { kind: 'back_dated', backDated };
         throw err;
       });
-    if (outcome === ROLLED_BACK_FOR_REFOLD) return backDated;
+    if (outcome.kind !== 'applied') return outcome;
     for (const letter of page.unusable) {
       this.options.logger.warn(
-        { seq: letter.seq, event_id: letter.eventId, reason: letter.reason },
+        { seq: letter.seq, position: letter.position, event_id: letter.eventId, reason: letter.reason },
         'feed event unusable: set aside as a dead letter',
       );
     }
@@ -219,20 +290,22 @@ export class FeedConsumer {
     metrics.feedEvents.inc({ outcome: 'applied' }, applied);
     metrics.feedEvents.inc({ outcome: 'already_applied' }, page.events.length - applied);
     if (page.erasures.length > 0) metrics.feedEvents.inc({ outcome: 'erasure' }, page.erasures.length);
-    metrics.feedCursor.set(nextCursor);
-    return backDated;
+    this.showCursor(nextCursor);
+    return outcome;
   }
 
   /**
-   * Folds each concept anew from its full history in timeline order, into `refolded`. The history
-   * is read between transactions, which never hold the connection while waiting on the Logger.
+   * Folds each concept anew from its history into `refolded`: the events the listing holds settled,
+   * each fold then claiming every position up to its Feed-Settled-Through. The history is read
+   * between transactions, which never hold the connection while waiting on the Logger.
    */
   private async refold(backDated: BackDated, refolded: Refolds): Promise<void> {
     for (const [model, concepts] of backDated) {
       const folds = refolded.get(model.name) ?? new Map<string, ConceptMastery<unknown>>();
       for (const [key, { userId, conceptId }] of concepts) {
         let history = new Map<string, ConceptMastery<unknown>>();
-        for await (const page of this.options.client.userHistoryPages(userId, { conceptId })) history = foldHistory(model, page, history);
+        for await (const { events, settledThrough } of this.options.client.userHistoryPages(userId, { conceptId }))
+          history = foldSettledHistory(model, events, settledThrough, history);
         const fold = history.get(conceptId);
         if (fold) folds.set(key, fold);
       }
@@ -241,28 +314,37 @@ export class FeedConsumer {
     }
   }
 
+  private showCursor(cursor: string): void {
+    this.options.metrics.feedCursor.set(parseFeedPosition(cursor)?.seq ?? 0);
+  }
+
   /**
-   * A Logger whose head is below the cursor lost events or was replaced (a restored backup): the
-   * consumer would skip everything up to its cursor. That state is a gauge to alert on, and an
-   * error line when it begins (not on every poll); it ends when the head passes the cursor again.
+   * A Logger whose head seq is below the seq of the cursor lost events or was replaced (a restored
+   * backup): the consumer would skip everything up to its cursor. That state is a gauge to alert
+   * on, and an error line when it begins (not on every poll); it ends when the head passes the
+   * cursor again.
    */
-  private watchHead(headSeq: number, cursor: number): void {
-    const behind = headSeq < cursor;
+  private watchHead(headSeq: number, cursor: string): void {
+    const cursorSeq = parseFeedPosition(cursor)?.seq ?? 0;
+    const behind = headSeq < cursorSeq;
     this.options.metrics.feedHeadBehindCursor.set(behind ? 1 : 0);
     if (behind && !this.headBehind) {
       this.options.logger.error(
-        { after_seq: cursor, head_seq: headSeq },
+        { cursor, cursor_seq: cursorSeq, head_seq: headSeq },
         "the Logger's head is behind the feed cursor: was its database replaced or restored?",
       );
     } else if (!behind && this.headBehind) {
-      this.options.logger.info({ after_seq: cursor, head_seq: headSeq }, "the Logger's head is past the feed cursor again");
+      this.options.logger.info({ cursor, head_seq: headSeq }, "the Logger's head is past the feed cursor again");
     }
     this.headBehind = behind;
   }
 
-  private observeLag(page: FeedPage, cursor: number): void {
+  /** Lag in events: the head seq minus the seq of the page's last item; an empty page means caught up. */
+  private observeLag(page: FeedPage): void {
     const { metrics } = this.options;
-    const behind = Math.max(0, page.headSeq - cursor);
+    const items = page.events.length + page.erasures.length + page.unusable.length;
+    const newestSeq = parseFeedPosition(page.nextCursor)?.seq ?? 0;
+    const behind = items === 0 ? 0 : Math.max(0, page.headSeq - newestSeq);
     metrics.feedLagEvents.set(behind);
     const newest = page.events[page.events.length - 1];
     if (behind === 0) this.currentAsOf = Date.now();

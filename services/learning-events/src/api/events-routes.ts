@@ -20,7 +20,7 @@ import type { Config } from '../config.js';
 import type { LoggerMetrics } from '../metrics.js';
 import type { EventWriter } from '../data/event-writer.js';
 import { parseInstant, toEventView, toNewEvent, type NewEvent } from '../domain/events.js';
-import type { TimelineFilter, TimelinePosition } from '../data/event-store.js';
+import { settledThrough, type TimelineFilter, type TimelinePosition } from '../data/event-store.js';
 import type { ReaderPool } from '../data/reader-pool.js';
 import {
   eventBatchSchema,
@@ -149,6 +149,7 @@ export function eventsRouter({ reads, readSlots, auth, writer, config, metrics, 
 
   async function respondWithTimeline(ctx: Context, filter: TimelineFilter, query: TimelineQuery) {
     filter.eventType = query.event_type;
+    filter.settled = query.settled;
     ctx.type = 'application/json';
     if (query.limit === undefined) {
       if (query.cursor !== undefined) {
@@ -158,7 +159,8 @@ export function eventsRouter({ reads, readSlots, auth, writer, config, metrics, 
       const release = readSlots.take();
       ctx.res.once('close', release);
       try {
-        const start = { snapshotSeq: await reads.read({ kind: 'head' }) };
+        const start = { snapshot: await reads.read({ kind: 'snapshot' }) };
+        ctx.set(SETTLED_THROUGH, settledThrough(start.snapshot));
         ctx.body = Readable.from(streamTimeline(reads, filter, start, release));
       } catch (err) {
         release();
@@ -167,9 +169,11 @@ export function eventsRouter({ reads, readSlots, auth, writer, config, metrics, 
       return;
     }
     const limit = query.limit;
+    const position = query.cursor ? decodeCursor(query.cursor) : undefined;
     const page = await readSlots.run(async () => {
-      const position = query.cursor ? decodeCursor(query.cursor) : { snapshotSeq: await reads.read({ kind: 'head' }) };
-      return reads.read({ kind: 'timelinePage', filter, position, limit });
+      const start = position ?? { snapshot: await reads.read({ kind: 'snapshot' }) };
+      ctx.set(SETTLED_THROUGH, settledThrough(start.snapshot));
+      return reads.read({ kind: 'timelinePage', filter, position: start, limit });
     });
     if (page.more) {
       const next = new URLSearchParams(ctx.querystring);
@@ -220,6 +224,8 @@ function queryInstant(text: string | undefined, name: string): number | undefine
   return ms;
 }
 
+/** Every event of the listing's snapshot at a feed position up to this header's is in the listing. */
+export const SETTLED_THROUGH = 'Feed-Settled-Through';
 const OPEN_ARRAY = Buffer.from('[');
 const CLOSE_ARRAY = Buffer.from(']');
 const COMMA = Buffer.from(',');

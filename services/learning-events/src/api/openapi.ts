@@ -36,7 +36,15 @@ const timelineResponses = {
       type: 'array',
       items: schemaRef('StoredEvent'),
     },
-    { Link: { description: 'rel="next" URL of the next page (only with limit, when more remain)', schema: { type: 'string' } } },
+    {
+      Link: { description: 'rel="next" URL of the next page (only with limit, when more remain)', schema: { type: 'string' } },
+      'Feed-Settled-Through': {
+        description:
+          "A feed position: every event of the listing's snapshot at a position up to it is in the listing (when it matches " +
+          'the filter), and no event at such a position can appear later. Events above it may still be joined by older ones.',
+        schema: { type: 'string' },
+      },
+    },
   ),
   '400': errorResponse('Invalid path or query parameter'),
   '503': readsBusy,
@@ -118,7 +126,7 @@ export function learningEventsOpenApi(eventTypes: string[], version: string): ob
       },
       '/feed': {
         get: withScope('events:read', {
-          summary: 'Every event and erasure marker in commit order after a sequence number; continue from next_after.',
+          summary: 'Every event and erasure marker in feed order after a position; continue from next_cursor.',
           parameters: queryParameters(feedQuerySchema),
           responses: {
             '200': jsonResponse('A page of the feed', schemaRef('FeedPage')),

@@ -45,6 +45,10 @@ export function pgEventWrites(db: Knex): EventWrites {
     },
 
     async deleteEventsOf(userId) {
+      // Waits for every transaction inserting events to end and keeps new ones out until the
+      // erasure commits: then no event of the student commits beside it (it would survive the
+      // delete, placed before the marker), and every later one is numbered after the marker.
+      await current.raw('lock table events in share row exclusive mode');
       return Number(await current('events').where('user_id', userId).delete());
     },
 

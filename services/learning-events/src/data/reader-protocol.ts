@@ -1,7 +1,7 @@
 // The messages between the ReaderPool (main thread) and its reader threads. Each request carries
 // an id, and its reply names it: a thread answers one request at a time, but the pool has several.
 import type { DatabaseSettings } from '@learning-analytics/common';
-import type { TimelineFilter, TimelinePosition } from './event-store.js';
+import type { FeedCursor, ReadSnapshot, TimelineFilter, TimelinePosition } from './event-store.js';
 import type { FeedPage, TimelinePage } from './event-reads.js';
 
 export interface ReaderThreadOptions {
@@ -9,12 +9,12 @@ export interface ReaderThreadOptions {
 }
 
 export type ReadRequest =
-  | { kind: 'head' }
+  | { kind: 'snapshot' }
   | { kind: 'timelinePage'; filter: TimelineFilter; position: TimelinePosition; limit: number }
-  | { kind: 'feedPage'; after: number; limit: number };
+  | { kind: 'feedPage'; after: FeedCursor; limit: number };
 
 export interface ReadResults {
-  head: number;
+  snapshot: ReadSnapshot;
   timelinePage: TimelinePage;
   feedPage: FeedPage;
 }

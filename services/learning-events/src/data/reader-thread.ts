@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '@learning-analytics/common';
 import { readFeedPage, readTimelinePage } from './event-reads.js';
-import { headSeq } from './event-store.js';
+import { headSeq, readSnapshot } from './event-store.js';
 import type { FromReaderThread, ReadRequest, ReadResults, ReaderThreadOptions, ToReaderThread } from './reader-protocol.js';
 
 const port = parentPort!;
@@ -15,8 +15,8 @@ const send = (message: FromReaderThread) => port.postMessage(message);
 
 function read(request: ReadRequest): Promise<ReadResults[ReadRequest['kind']]> {
   switch (request.kind) {
-    case 'head':
-      return headSeq(db);
+    case 'snapshot':
+      return readSnapshot(db);
     case 'timelinePage':
       return readTimelinePage(db, request.filter, request.position, request.limit);
     case 'feedPage':
@@ -26,7 +26,7 @@ function read(request: ReadRequest): Promise<ReadResults[ReadRequest['kind']]> {
 
 /** The page's JSON bytes, moved to the main thread instead of copied. */
 function transferable(result: ReadResults[ReadRequest['kind']]): ArrayBuffer[] {
-  if (typeof result === 'number') return [];
+  if (!('json' in result) && !('events' in result)) return [];
   const { json } = 'events' in result ? result.events : result;
   return [json.buffer as ArrayBuffer];
 }
