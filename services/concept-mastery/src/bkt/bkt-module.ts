@@ -1,6 +1,6 @@
 // The BKT model as a module of the service: its settings, its parameters store, the fits and
 // their routes, and the background pass that derives records again after a fit.
-import { ConfigError, readEnvConfig } from '@learning-analytics/common';
+import { ConfigError, engineOf, readEnvConfig } from '@learning-analytics/common';
 import { BKT_MODEL, createBktModel } from '../domain/bkt-model.js';
 import type { ModelContext, ModelParts } from '../models.js';
 import { BktParamsStore } from './params-store.js';
@@ -9,6 +9,9 @@ import { bktRouter } from './bkt-routes.js';
 import { bktPaths, bktSchemas } from './bkt-openapi.js';
 import { createBktMetrics } from './bkt-metrics.js';
 import { rederiveRecords } from './rederive.js';
+
+/** How often a replica on PostgreSQL looks for parameters another replica put in force. */
+const PARAMS_POLL_MS = 5_000;
 
 const settingsSchema = {
   type: 'object',
@@ -87,14 +90,29 @@ export const bktModule = {
       },
     });
     await fits.markInterrupted();
+    // On PostgreSQL another replica may fit and activate a version: each replica looks for one and
+    // then puts it in force and derives its records again, as the fitting replica does.
+    const followOtherReplicas = async () => {
+      try {
+        if (!(await params.load())) return;
+        context.logger.info({ version: params.current.version }, 'BKT parameters of another replica put in force');
+        metrics.paramsVersion.set(params.current.version);
+        startRederiving(params.current.version);
+      } catch (err) {
+        context.logger.warn({ err }, 'could not look for newer BKT parameters; trying again');
+      }
+    };
+    let following: NodeJS.Timeout | undefined;
     return {
       model,
       routers: [bktRouter({ auth: context.auth, fits, params })],
       openapi: { paths: bktPaths, schemas: bktSchemas },
       start: () => {
         if (params.current.version > 0) startRederiving(params.current.version);
+        if (engineOf(context.db) === 'postgres') following = setInterval(() => void followOtherReplicas(), PARAMS_POLL_MS).unref();
       },
       stop: async () => {
+        clearInterval(following);
         stopping = true;
         await rederiving;
       },

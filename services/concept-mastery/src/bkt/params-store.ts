@@ -46,17 +46,18 @@ export class BktParamsStore {
 
   constructor(private readonly db: Knex) {}
 
-  /** Reads the version in force from the database. */
-  async load(): Promise<void> {
+  /** Puts in force the newest version in the database; whether it is newer than the one in force. */
+  async load(): Promise<boolean> {
     const head = (await this.db('bkt_params').max({ version: 'version' }).first()) as { version: number | null } | undefined;
     const version = Number(head?.version ?? 0);
-    if (version === 0) return;
+    if (version <= this.active.version) return false;
     const rows = (await this.db('bkt_params').select('*').where({ version })) as ParamsRow[];
     this.active = {
       version,
       fittedAt: Number(rows[0]?.fitted_at ?? 0),
       concepts: new Map(rows.map((row) => [row.concept_id, fromRow(row)])),
     };
+    return true;
   }
 
   get current(): ActiveParams {
