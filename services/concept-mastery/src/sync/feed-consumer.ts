@@ -347,9 +347,10 @@ export class FeedConsumer {
     const behind = items === 0 ? 0 : Math.max(0, page.headSeq - newestSeq);
     metrics.feedLagEvents.set(behind);
     const newest = page.events[page.events.length - 1];
-    if (behind === 0) this.currentAsOf = Date.now();
+    const now = Date.now();
+    if (behind === 0) this.currentAsOf = now;
     else if (newest) this.currentAsOf = newest.recordedAt;
-    metrics.feedLagSeconds.set(Math.max(0, (Date.now() - this.currentAsOf) / 1000));
+    metrics.feedLagSeconds.set(Math.max(0, (now - this.currentAsOf) / 1000));
   }
 
   /** Waits `ms`, or less when the consumer is stopped meanwhile. */
