@@ -8,7 +8,7 @@
 // parameters, so the next fit starts on an idle Brain. Every fit starts a new worker thread, so each
 // is as cold there as the first; the consumer's catch-up has warmed the main thread's feed path.
 // Alternating with the fits: a plain client reading the same feed in the fit's pages of 10,000,
-// from 0 to the head (feedReadRun in concept-mastery.js), the fit's I/O floor.
+// from the start to the head (feedReadRun in concept-mastery.js), the fit's I/O floor.
 // Usage, after `npm run build`: node bench/bkt-fit.js [--runs 5]; `npm run bench` runs it too, as
 // the bkt-fit row.
 import { execFile } from 'node:child_process';

@@ -15,8 +15,13 @@
 // With --postgres:
 //   pg-freshness  freshness with both services on the bench's PostgreSQL server (postgres-server.js),
 //              each on a database of its own.
+//   pg-freshness-2replicas  the same with two Logger replicas on the Logger's database: each probe
+//              is posted to one, the Brain reads the feed from the other (whose long polls must be
+//              woken by the first one's commits), the background load is split over both.
+//   pg-feed-freshness, pg-feed-freshness-2replicas  the Logger's share of those: the same probes
+//              and load until a plain long-polling feed reader (no Brain) receives the probe.
 // Usage: node bench/concept-mastery.js [--postgres] [--runs 5] [--duration 10] [--probes 300] [--only recompute,mastery,freshness,consumer]
-// (--only pg-freshness with --postgres)
+// (--only pg-feed-freshness,pg-feed-freshness-2replicas,pg-freshness,pg-freshness-2replicas with --postgres)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -25,7 +30,8 @@ import { alternate, failures, load, median, medianOf, percentile } from './stats
 import { Stack, startService, tempDir } from './processes.js';
 import { format } from './report.js';
 import { BenchFailure, progress, runBench } from './runner.js';
-import { countOccurrences } from './learning-events.js';
+import { countOccurrences, replicaSetups, urlsOf } from './learning-events.js';
+import { parseFeedPosition } from '../services/common/dist/index.js';
 
 const TARGET = { recomputeTimes: 1.5 };
 const json = { 'content-type': 'application/json' };
@@ -62,15 +68,19 @@ function sqliteDatabases(stack) {
   return { logger: `sqlite:${dir}/events.db`, brain: `sqlite:${dir}/mastery.db` };
 }
 
-/** The Logger, and a Brain reading it, on `databases` ({ logger, brain } DATABASE_URLs). */
-async function startStack(stack, brainEnv, databases = sqliteDatabases(stack)) {
-  const logger = await stack.service('learning-events', { DATABASE_URL: databases.logger });
+/**
+ * The Logger, and a Brain reading it, on `databases` ({ logger, brain } DATABASE_URLs); with
+ * `loggerReplicas` > 1 (PostgreSQL), that many Logger processes on the Logger's database, and the
+ * Brain reads the last of them. Returns { logger (the first), loggers, brain }.
+ */
+async function startStack(stack, brainEnv, databases = sqliteDatabases(stack), loggerReplicas = 1) {
+  const loggers = await stack.replicas('learning-events', loggerReplicas, { DATABASE_URL: databases.logger });
   const brain = await stack.service('concept-mastery', {
     DATABASE_URL: databases.brain,
-    LEARNING_EVENTS_URL: logger.url,
+    LEARNING_EVENTS_URL: loggers.at(-1).url,
     ...brainEnv,
   });
-  return { logger, brain };
+  return { logger: loggers[0], loggers, brain };
 }
 
 async function recomputeRun(brainUrl, user) {
@@ -195,9 +205,15 @@ async function brainGroup({ runs, duration_s: duration }, wanted) {
   }
 }
 
-/** One probe: log a quiz attempt for a fresh student and poll GET /mastery until it shows. */
-async function freshnessProbe(loggerUrl, brainUrl, user) {
-  const started = performance.now();
+/** GET /feed after `cursor` (none: from the start), long-polling with `waitMs`. */
+const feedPageUrl = (loggerUrl, { cursor, limit, waitMs }) =>
+  `${loggerUrl}/feed?${new URLSearchParams({ ...(cursor === undefined ? {} : { cursor }), limit, ...(waitMs ? { wait_ms: waitMs } : {}) })}`;
+
+/** The end of a feed page: its next cursor and the head, the only parts the feed's plain readers take. */
+const FEED_PAGE_TAIL = /"next_cursor":"([^"]+)","head_seq":(\d+)\}$/;
+
+/** Logs a quiz attempt for the fresh student `user`. */
+async function postProbe(loggerUrl, user) {
   const res = await fetch(`${loggerUrl}/events`, {
     method: 'POST',
     headers: json,
@@ -205,21 +221,122 @@ async function freshnessProbe(loggerUrl, brainUrl, user) {
   });
   if (res.status !== 201) throw new Error(`probe POST failed: ${res.status}`);
   await res.arrayBuffer();
-  for (;;) {
-    const records = await (await fetch(`${brainUrl}/mastery/${user}`)).json();
-    if (records.length > 0 && records[0].total_attempts === 1) return performance.now() - started;
-    await new Promise((r) => setTimeout(r, 2));
+}
+
+/** How long a probe may take before the group fails (a consumer that stopped, a feed that skipped it). */
+const PROBE_LIMIT_MS = 30_000;
+
+/**
+ * One probe: the time from posting a quiz attempt for `user` until `reader.visible(user, posted)`
+ * (which resolves with the moment the attempt was seen) says it is there. `visible` is called
+ * before the POST leaves, so a reader that is already waiting (the feed tail) sees the attempt
+ * however soon. A probe not seen in time fails the group, saying where the reader was.
+ */
+async function freshnessProbe(loggerUrl, reader, user) {
+  const started = performance.now();
+  let answered = false;
+  const posted = postProbe(loggerUrl, user).then(() => void (answered = true));
+  let timer;
+  const limit = new Promise((_, fail) => {
+    timer = setTimeout(() => {
+      const where = `its POST ${answered ? 'answered' : 'not answered yet'}${reader.describe ? `; ${reader.describe()}` : ''}`;
+      fail(new BenchFailure(`the probe of ${user} was not seen within ${format.ms(PROBE_LIMIT_MS)} (${where})`));
+    }, PROBE_LIMIT_MS);
+  });
+  try {
+    const [seenAt] = await Promise.race([Promise.all([reader.visible(user, posted), posted]), limit]);
+    return seenAt - started;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-/** `databases` as startStack takes them; `engine` names them in the row (PostgreSQL), if they are not SQLite files. */
-async function freshnessGroup({ runs, probes }, databases, engine) {
+/** Once the POST is answered, GET /mastery of the student every 2 ms until its attempt shows. */
+const masteryReader = (brainUrl) => ({
+  visible: async (user, posted) => {
+    await posted;
+    for (;;) {
+      const records = await (await fetch(`${brainUrl}/mastery/${user}`)).json();
+      if (records.length > 0 && records[0].total_attempts === 1) return performance.now();
+      await sleep(2);
+    }
+  },
+});
+
+/**
+ * A reader tailing the feed of `loggerUrl` from the start: GET /feed with wait_ms (long polling),
+ * following next_cursor off each page's tail, nothing parsed. `visible(user)` resolves with the
+ * moment the first page holding an event of `user` arrived (watch before the event is posted);
+ * describe() says where it is; stop() ends it.
+ */
+function feedTail(loggerUrl) {
+  const watched = new Map();
+  const abort = new AbortController();
+  let failure;
+  let cursor;
+  let lastPageAt = performance.now();
+  const fail = (err) => {
+    failure = err;
+    for (const { reject } of watched.values()) reject(err);
+    watched.clear();
+  };
+  const running = (async () => {
+    while (!abort.signal.aborted) {
+      const url = feedPageUrl(loggerUrl, { cursor, limit: 1000, waitMs: 1000 });
+      const res = await fetch(url, { signal: abort.signal });
+      const body = Buffer.from(await res.arrayBuffer());
+      const arrived = (lastPageAt = performance.now());
+      if (res.status !== 200) throw new BenchFailure(`the feed tail got ${res.status} from ${url}`);
+      for (const [needle, { resolve }] of watched) {
+        if (!body.includes(needle)) continue;
+        watched.delete(needle);
+        resolve(arrived);
+      }
+      cursor = FEED_PAGE_TAIL.exec(body.subarray(-128).toString())?.[1];
+      if (cursor === undefined) throw new BenchFailure(`the feed tail found no next_cursor at the end of ${url}`);
+    }
+  })().catch((err) => {
+    if (!abort.signal.aborted) fail(err);
+  });
+  return {
+    visible: (user) =>
+      failure
+        ? Promise.reject(failure)
+        : new Promise((resolve, reject) => watched.set(`"user_id":${JSON.stringify(user)}`, { resolve, reject })),
+    describe: () => `the feed tail at ${cursor ?? 'the start'}, its last page ${format.ms(performance.now() - lastPageAt)} ago`,
+    stop: async () => {
+      abort.abort();
+      await running;
+    },
+  };
+}
+
+/**
+ * Freshness under 1,000 events/s of other traffic: probes posted to the first Logger replica,
+ * seen by `reader` on the last: 'mastery' (a Brain reading that replica's feed, polled with GET
+ * /mastery) or 'feed' (a long-polling feed reader, no Brain). `databases` and `loggerReplicas` as
+ * startStack takes them; `engine` names them in the row (PostgreSQL), if they are not SQLite
+ * files. The background load is split over all the replicas.
+ */
+async function freshnessGroup({ runs, probes }, { databases, engine, loggerReplicas = 1, reader = 'mastery' } = {}) {
   const stack = new Stack();
   let background;
+  let tail;
   try {
-    const { logger, brain } = await startStack(stack, {}, databases);
+    let loggers;
+    let probeReader;
+    if (reader === 'mastery') {
+      const started = await startStack(stack, {}, databases, loggerReplicas);
+      loggers = started.loggers;
+      probeReader = masteryReader(started.brain.url);
+    } else {
+      loggers = await stack.replicas('learning-events', loggerReplicas, { DATABASE_URL: (databases ?? sqliteDatabases(stack)).logger });
+      probeReader = tail = feedTail(loggers.at(-1).url);
+    }
+    const what = reader === 'mastery' ? 'freshness' : 'feed freshness';
+    const replicaUrls = loggers.map((replica) => replica.url);
     background = autocannon({
-      url: `${logger.url}/events`,
+      url: urlsOf(replicaUrls, '/events'),
       method: 'POST',
       headers: json,
       body: JSON.stringify({ user_id: 'load-[<id>]', event_type: 'quiz_attempt', concept_id: 'load', event_details: { score: 70 } }),
@@ -228,7 +345,7 @@ async function freshnessGroup({ runs, probes }, databases, engine) {
       overallRate: 1000,
       duration: 3600,
     });
-    await new Promise((r) => setTimeout(r, 2000)); // the load reaches its rate
+    await sleep(2000); // the load reaches its rate
     let probe = 0;
     const r = await alternate(
       runs,
@@ -236,13 +353,13 @@ async function freshnessGroup({ runs, probes }, databases, engine) {
         probes: async () => {
           const latencies = [];
           for (let i = 0; i < probes; i += 1) {
-            latencies.push(await freshnessProbe(logger.url, brain.url, `probe-${(probe += 1)}`));
-            await new Promise((done) => setTimeout(done, 20));
+            latencies.push(await freshnessProbe(loggers[0].url, probeReader, `probe-${(probe += 1)}`));
+            await sleep(20);
           }
           return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) };
         },
       },
-      (name, result, round) => progress(`  freshness round ${round + 1}: p50 ${format.ms(result.p50)}, p99 ${format.ms(result.p99)}`),
+      (name, result, round) => progress(`  ${what} round ${round + 1}: p50 ${format.ms(result.p50)}, p99 ${format.ms(result.p99)}`),
     );
     background.stop();
     const traffic = await background;
@@ -256,22 +373,26 @@ async function freshnessGroup({ runs, probes }, databases, engine) {
       background_events_per_s: traffic.requests.average,
       background_non_2xx_or_errors: traffic.non2xx + traffic.errors + traffic.timeouts,
     };
+    const seen = reader === 'mastery' ? 'visible in GET /mastery' : 'received by a long-polling GET /feed reader';
+    const readerOnReplica = reader === 'mastery' ? 'the Brain reading the feed from' : 'the reader polling';
+    const replicas = loggerReplicas === 1 ? '' : `, ${loggerReplicas} Logger replicas (POST to one, ${readerOnReplica} another)`;
     return {
       rows: [
         {
-          figure: `${engine ? `${engine}: ` : ''}freshness: POST /events of a quiz attempt until visible in GET /mastery, 1,000 events/s of other traffic`,
+          figure: `${engine ? `${engine}: ` : ''}${what}: POST /events of a quiz attempt until ${seen}${replicas}, 1,000 events/s of other traffic`,
           result: `p50 ${format.ms(fresh.p50_ms)}, p99 ${format.ms(fresh.p99_ms)}, max ${format.ms(fresh.max_ms)} (${format.int(runs * probes)} probes)`,
           reference: `background ${format.int(fresh.background_events_per_s)} events/s, ${format.int(fresh.background_non_2xx_or_errors)} non-2xx`,
           ratio: '-',
           target: 'info',
           met: undefined,
-          values: { p50_ms: fresh.p50_ms, p99_ms: fresh.p99_ms, max_ms: fresh.max_ms },
+          values: { logger_replicas: loggerReplicas, p50_ms: fresh.p50_ms, p99_ms: fresh.p99_ms, max_ms: fresh.max_ms },
         },
       ],
-      details: { freshness_at_1000_events_per_s: fresh },
+      details: { reader, logger_replicas: loggerReplicas, freshness_at_1000_events_per_s: fresh },
     };
   } finally {
     background?.stop();
+    await tail?.stop();
     await stack.close();
   }
 }
@@ -310,38 +431,40 @@ export const caughtUp = (brainUrl, head, everyMs) =>
 
 /** The Logger's head seq now. */
 export async function feedHead(loggerUrl) {
-  const res = await fetch(`${loggerUrl}/feed?after=0&limit=1`);
+  const res = await fetch(`${loggerUrl}/feed?limit=1`);
   if (res.status !== 200) throw new Error(`GET /feed answered ${res.status}`);
   return (await res.json()).head_seq;
 }
 
 /**
- * A plain client reading the whole feed, as the Brain does: GET /feed from 0 to the head (read
- * from the first page), one page of `pageSize` at a time, each read to its last byte before the
- * next. Only next_after is taken from each page, off its tail; nothing is parsed. Counting the
- * events, to check the read, is left out of the time.
+ * A plain client reading the whole feed, as the Brain does: GET /feed from the start (no cursor),
+ * one page of `pageSize` at a time, each read to its last byte before the next, following
+ * next_cursor until a page comes back empty (caught up) or its events end at the head (head_seq
+ * of the first page). Only next_cursor and head_seq are taken from each page, off its tail, and
+ * whether it holds anything (a "position" in it); nothing is parsed. Counting the events, to check
+ * the read, is left out of the time.
  */
 export async function feedReadRun(loggerUrl, pageSize, expected) {
-  let after = 0;
-  let head = Infinity;
+  let cursor;
+  let head;
   let [pages, bytes, events, countingMs] = [0, 0, 0, 0];
   const started = performance.now();
-  while (after < head) {
-    const url = `${loggerUrl}/feed?after=${after}&limit=${pageSize}`;
+  for (;;) {
+    const url = feedPageUrl(loggerUrl, { cursor, limit: pageSize });
     const res = await fetch(url);
     const body = Buffer.from(await res.arrayBuffer());
     if (res.status !== 200) throw new BenchFailure(`the plain feed client got ${res.status} from ${url}`);
-    const tail = /"next_after":(\d+),"head_seq":(\d+)\}$/.exec(body.subarray(-100).toString());
-    if (!tail) throw new BenchFailure(`the plain feed client found no next_after at the end of ${url}`);
+    const tail = FEED_PAGE_TAIL.exec(body.subarray(-128).toString());
+    const next = tail && parseFeedPosition(tail[1]);
+    if (!next) throw new BenchFailure(`the plain feed client found no next_cursor at the end of ${url}`);
     const counting = performance.now();
-    events += countOccurrences(body, '"seq":');
+    events += countOccurrences(body, '"event_id":');
     countingMs += performance.now() - counting;
     pages += 1;
     bytes += body.length;
-    if (head === Infinity) head = Number(tail[2]);
-    const next = Number(tail[1]);
-    if (next <= after) break;
-    after = next;
+    head ??= Number(tail[2]);
+    if (body.indexOf('"position":') === -1 || next.seq >= head) break;
+    cursor = tail[1];
   }
   const ms = performance.now() - started - countingMs;
   if (events !== expected) throw new BenchFailure(`the plain feed client read ${events} events, not ${expected}`);
@@ -472,16 +595,17 @@ async function consumerGroup({ runs }) {
 export const brainGroups = [
   { names: ['recompute', 'mastery'], run: brainGroup },
   { names: ['freshness'], run: (settings) => freshnessGroup(settings) },
-  {
-    names: ['pg-freshness'],
-    engine: 'postgres',
-    run: async (settings, _wanted, { postgres }) =>
-      freshnessGroup(
-        settings,
-        { logger: await postgres.createDatabase('freshness_logger'), brain: await postgres.createDatabase('freshness_brain') },
-        'PostgreSQL',
-      ),
-  },
+  ...['feed', 'mastery'].flatMap((reader) =>
+    replicaSetups(reader === 'feed' ? 'pg-feed-freshness' : 'pg-freshness').map(({ name, replicas }) => ({
+      names: [name],
+      engine: 'postgres',
+      run: async (settings, _wanted, { postgres }) => {
+        const database = (service) => postgres.createDatabase(`${name.replace(/-/g, '_')}_${service}`);
+        const databases = { logger: await database('logger'), brain: reader === 'mastery' ? await database('brain') : undefined };
+        return freshnessGroup(settings, { databases, engine: 'PostgreSQL', loggerReplicas: replicas, reader });
+      },
+    })),
+  ),
   { names: ['consumer'], run: consumerGroup },
 ];
 

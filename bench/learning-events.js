@@ -13,11 +13,15 @@
 //             timeline over and over (timeline-readers.js), against the same rates with no reader.
 // With --postgres, on the bench's PostgreSQL server (postgres-server.js), a database per Logger:
 //   pg-single  the `single` load against one Logger replica, beside the PostgreSQL storage floor
-//             for 32-event commits (storage-floor.js pgStorageFloor); two replicas on one database
-//             are not measured: their writers would interleave seqs out of commit order;
-//   pg-batch   the `batch` load, beside the PostgreSQL storage floor for 1,000-event commits.
+//             for 32-event commits (storage-floor.js pgStorageFloor);
+//   pg-single-2replicas  the same load split over two Logger replicas (two processes) on one
+//             database, 16 connections each, beside the same floor; run with pg-single, the three
+//             alternate in the same rounds and a row gives 2 replicas ÷ 1;
+//   pg-batch, pg-batch-2replicas  the `batch` load on one replica and split over two (2
+//             connections each), beside the PostgreSQL storage floor for 1,000-event commits.
 // Usage: node bench/learning-events.js [--postgres] [--runs 5] [--duration 10] [--only single,tracing,batch,timeline,contention]
-// (--only pg-single,pg-batch with --postgres; after npm run build); `npm run bench` runs these with the Brain's.
+// (--only pg-single,pg-single-2replicas,pg-batch,pg-batch-2replicas with --postgres; after npm run
+// build); `npm run bench` runs these with the Brain's.
 import { createHash, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { alternate, failures, load, median, medianOf } from './stats.js';
@@ -43,10 +47,16 @@ const batchEventOf = (i, user) => ({
 });
 const batchOf = (n, user) => JSON.stringify(Array.from({ length: n }, (_, i) => batchEventOf(i, user)));
 
+/**
+ * `path` on each of `servers` (one base URL, or several: a service's replicas). Given several
+ * URLs, autocannon gives each connection the next of them in turn, so the load is split evenly.
+ */
+export const urlsOf = (servers, path) => [servers].flat().map((server) => `${server}${path}`);
+
 /** `student` with `[<id>]` in it gets a new id per request: index inserts land all over. */
-function singleEventRun(url, duration, student = 'bench-[<id>]') {
+function singleEventRun(servers, duration, student = 'bench-[<id>]') {
   return load({
-    url: `${url}/events`,
+    url: urlsOf(servers, '/events'),
     method: 'POST',
     headers: json,
     body: JSON.stringify(singleEventOf(student)),
@@ -56,8 +66,8 @@ function singleEventRun(url, duration, student = 'bench-[<id>]') {
   });
 }
 
-async function batchRun(url, body, duration) {
-  const result = await load({ url: `${url}/events/batch`, method: 'POST', headers: json, body, connections: 4, duration });
+async function batchRun(servers, body, duration) {
+  const result = await load({ url: urlsOf(servers, '/events/batch'), method: 'POST', headers: json, body, connections: 4, duration });
   return { ...result, eventsPerSecond: result.requestsPerSecond * 1000 };
 }
 
@@ -261,116 +271,121 @@ async function batchGroup({ runs, duration_s: duration }) {
 }
 
 /**
- * A PostgreSQL group's rounds: the Logger's load runs against the PostgreSQL storage floor for
- * commits of `eventsPerCommit`, alternating; every run starts after a CHECKPOINT, so that neither
- * inherits the other's dirty pages and WAL (nor a checkpoint started by them).
+ * The Logger setups of a PostgreSQL group, by the name --only selects them with: one replica, and
+ * two replicas (two processes) on one database.
  */
-async function pgIngestRounds({ runs, duration, postgres, group, loggerRun, eventsPerCommit, eventOf }) {
-  const afterCheckpoint = (run) => async () => {
-    await postgres.checkpoint();
-    return run();
-  };
-  return alternate(
-    runs,
-    {
-      logger: afterCheckpoint(() => loggerRun(duration)),
-      storage: afterCheckpoint(async () => ({
-        eventsPerSecond: await pgStorageFloor({ postgres, eventsPerCommit, seconds: duration, eventOf }),
-      })),
+export const replicaSetups = (group) => [
+  { name: group, replicas: 1 },
+  { name: `${group}-2replicas`, replicas: 2 },
+];
+
+const replicasText = (replicas, connections) =>
+  replicas === 1 ? '1 Logger replica' : `${replicas} Logger replicas on one database, ${connections / replicas} connections each`;
+
+/**
+ * A PostgreSQL ingest group: each wanted setup's Logger replicas on a database of their own, the
+ * load spread over them (autocannon gives each connection the next replica in turn), against the
+ * PostgreSQL storage floor for commits of `eventsPerCommit`, alternating in the same rounds; every
+ * run starts after a CHECKPOINT, so that none inherits another's dirty pages and WAL (nor a
+ * checkpoint started by them). `loggerRun(urls, seconds)` is one load run over the replicas' URLs;
+ * `rowOf(replicas, summary, storage)` is a setup's row. With both setups, an info row gives
+ * 2 replicas ÷ 1.
+ */
+async function pgIngestGroup({ runs, duration_s: duration }, wanted, postgres, spec) {
+  const { group, database, loggerRun, throughputKey, eventsPerCommit, eventOf, rowOf } = spec;
+  const stack = new Stack();
+  try {
+    const afterCheckpoint = (run) => async () => {
+      await postgres.checkpoint();
+      return run();
+    };
+    const setups = replicaSetups(group).filter((setup) => wanted.has(setup.name));
+    const contenders = {};
+    for (const { name, replicas } of setups) {
+      const url = await postgres.createDatabase(replicas === 1 ? database : `${database}_${replicas}_replicas`);
+      const urls = (await stack.replicas('learning-events', replicas, { DATABASE_URL: url })).map((logger) => logger.url);
+      await loggerRun(urls, 2); // JIT, the server's caches
+      contenders[name] = afterCheckpoint(() => loggerRun(urls, duration));
+    }
+    contenders.storage = afterCheckpoint(async () => ({
+      eventsPerSecond: await pgStorageFloor({ postgres, eventsPerCommit, seconds: duration, eventOf }),
+    }));
+    const r = await alternate(runs, contenders, onRun(group));
+
+    const storage = { per_s: medianOf(r.storage, 'eventsPerSecond'), runs_per_s: r.storage.map((s) => s.eventsPerSecond) };
+    const details = { [`storage_floor_${eventsPerCommit}_per_commit`]: storage };
+    const rows = [];
+    for (const { name, replicas } of setups) {
+      const main = loadSummary(r[name], throughputKey);
+      details[name] = { logger_replicas: replicas, ...main };
+      rows.push(rowOf(replicas, main, storage));
+    }
+    if (setups.length === 2) {
+      const [one, two] = setups.map((setup) => details[setup.name]);
+      const ratio = two.per_s / one.per_s;
+      rows.push({
+        figure: '  2 Logger replicas ÷ 1 replica, the same load and rounds',
+        result: loadResult(two),
+        reference: `1 Logger replica: ${format.int(one.per_s)} events/s`,
+        ratio: format.percent(ratio),
+        target: 'info',
+        met: undefined,
+        values: { events_per_s: two.per_s, reference_per_s: one.per_s, ratio },
+      });
+    }
+    return { rows, details };
+  } finally {
+    await stack.close();
+  }
+}
+
+const pgSingleEventGroup = (settings, wanted, { postgres }) =>
+  pgIngestGroup(settings, wanted, postgres, {
+    group: 'pg-single',
+    database: 'logger_single',
+    loggerRun: singleEventRun,
+    throughputKey: 'requestsPerSecond',
+    // The best case for 32 connections, as in `single`: all 32 waiting events in one commit.
+    eventsPerCommit: 32,
+    eventOf: (_, now) => eventValues(singleEventOf(`bench-${randomUUID()}`), now),
+    rowOf: (replicas, main, storage) => {
+      const share = main.per_s / storage.per_s;
+      return {
+        figure: `PostgreSQL: POST /events, 32 connections, a different student per request, ${replicasText(replicas, 32)}`,
+        result: loadResult(main),
+        reference: `PostgreSQL storage floor, 32-event commits: ${format.int(storage.per_s)} events/s`,
+        ratio: format.percent(share),
+        target: `>= ${TARGET.single.share * 100} %, p99 <= ${TARGET.single.p99Ms} ms`,
+        met: share >= TARGET.single.share && main.p99_ms <= TARGET.single.p99Ms && main.non_2xx_or_errors === 0,
+        values: {
+          logger_replicas: replicas,
+          events_per_s: main.per_s,
+          p50_ms: main.p50_ms,
+          p99_ms: main.p99_ms,
+          non_2xx: main.non_2xx_or_errors,
+          reference_per_s: storage.per_s,
+          ratio: share,
+        },
+      };
     },
-    onRun(group),
-  );
-}
+  });
 
-const pgStorageSummary = (results) => ({ per_s: medianOf(results, 'eventsPerSecond'), runs_per_s: results.map((s) => s.eventsPerSecond) });
-
-async function pgSingleEventGroup({ runs, duration_s: duration }, _wanted, { postgres }) {
-  const stack = new Stack();
-  try {
-    const logger = await stack.service('learning-events', { DATABASE_URL: await postgres.createDatabase('logger_single') });
-    await singleEventRun(logger.url, 2); // JIT, the server's caches
-    const r = await pgIngestRounds({
-      runs,
-      duration,
-      postgres,
-      group: 'pg-single',
-      loggerRun: (seconds) => singleEventRun(logger.url, seconds),
-      // The best case for 32 connections, as in `single`: all 32 waiting events in one commit.
-      eventsPerCommit: 32,
-      eventOf: (_, now) => eventValues(singleEventOf(`bench-${randomUUID()}`), now),
-    });
-    const main = loadSummary(r.logger);
-    const storage = pgStorageSummary(r.storage);
-    const share = main.per_s / storage.per_s;
-    const twoReplicas =
-      'not measured: several Logger replicas on one database are not supported yet (each has a writer, and their seqs would interleave out of commit order on the feed)';
-    return {
-      rows: [
-        {
-          figure: 'PostgreSQL: POST /events, 32 connections, a different student per request, 1 Logger replica',
-          result: loadResult(main),
-          reference: `PostgreSQL storage floor, 32-event commits: ${format.int(storage.per_s)} events/s`,
-          ratio: format.percent(share),
-          target: `>= ${TARGET.single.share * 100} %, p99 <= ${TARGET.single.p99Ms} ms`,
-          met: share >= TARGET.single.share && main.p99_ms <= TARGET.single.p99Ms && main.non_2xx_or_errors === 0,
-          values: {
-            events_per_s: main.per_s,
-            p50_ms: main.p50_ms,
-            p99_ms: main.p99_ms,
-            non_2xx: main.non_2xx_or_errors,
-            reference_per_s: storage.per_s,
-            ratio: share,
-          },
-        },
-        {
-          figure: 'PostgreSQL: the same load, 2 Logger replicas on one database',
-          result: 'not measured',
-          reference: 'multi-replica writers are not supported yet',
-          ratio: '-',
-          target: 'info',
-          met: undefined,
-          values: { measured: false },
-        },
-      ],
-      details: { logger: main, storage_floor_32_per_commit: storage, logger_replicas: 1, two_replicas: twoReplicas },
-    };
-  } finally {
-    await stack.close();
-  }
-}
-
-async function pgBatchGroup({ runs, duration_s: duration }, _wanted, { postgres }) {
-  const stack = new Stack();
-  try {
-    const logger = await stack.service('learning-events', { DATABASE_URL: await postgres.createDatabase('logger_batch') });
-    const body = batchOf(1000, 'bench-batch');
-    await batchRun(logger.url, body, 2); // warm-up
-    const r = await pgIngestRounds({
-      runs,
-      duration,
-      postgres,
-      group: 'pg-batch',
-      loggerRun: (seconds) => batchRun(logger.url, body, seconds),
-      eventsPerCommit: 1000,
-      eventOf: (i, now) => eventValues(batchEventOf(i, 'bench-batch'), now),
-    });
-    const main = loadSummary(r.logger, 'eventsPerSecond');
-    const storage = pgStorageSummary(r.storage);
-    return {
-      rows: [
-        batchRow(
-          'PostgreSQL: POST /events/batch of 1,000 events, 4 connections, 1 Logger replica',
-          'PostgreSQL storage floor',
-          main,
-          storage,
-        ),
-      ],
-      details: { logger: main, storage_floor_1000_per_commit: storage, logger_replicas: 1 },
-    };
-  } finally {
-    await stack.close();
-  }
-}
+const pgBatchGroup = (settings, wanted, { postgres }) => {
+  const body = batchOf(1000, 'bench-batch');
+  return pgIngestGroup(settings, wanted, postgres, {
+    group: 'pg-batch',
+    database: 'logger_batch',
+    loggerRun: (urls, seconds) => batchRun(urls, body, seconds),
+    throughputKey: 'eventsPerSecond',
+    eventsPerCommit: 1000,
+    eventOf: (i, now) => eventValues(batchEventOf(i, 'bench-batch'), now),
+    rowOf: (replicas, main, storage) => {
+      const figure = `PostgreSQL: POST /events/batch of 1,000 events, 4 connections, ${replicasText(replicas, 4)}`;
+      const row = batchRow(figure, 'PostgreSQL storage floor', main, storage);
+      return { ...row, values: { logger_replicas: replicas, ...row.values } };
+    },
+  });
+};
 
 /**
  * One full-timeline GET, timed from the request to the last byte (parsing is the client's
@@ -559,8 +574,8 @@ export const loggerGroups = [
   { names: ['batch'], run: batchGroup },
   { names: ['timeline'], run: timelineGroup },
   { names: ['contention'], run: contentionGroup },
-  { names: ['pg-single'], engine: 'postgres', run: pgSingleEventGroup },
-  { names: ['pg-batch'], engine: 'postgres', run: pgBatchGroup },
+  { names: replicaSetups('pg-single').map((setup) => setup.name), engine: 'postgres', run: pgSingleEventGroup },
+  { names: replicaSetups('pg-batch').map((setup) => setup.name), engine: 'postgres', run: pgBatchGroup },
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await runBench(loggerGroups);

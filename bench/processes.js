@@ -76,6 +76,13 @@ export class Stack {
     return service;
   }
 
+  /** `count` processes of one service with the same env (replicas on one database), started one after another. */
+  async replicas(name, count, env) {
+    const started = [];
+    for (let i = 0; i < count; i += 1) started.push(await this.service(name, env));
+    return started;
+  }
+
   async benchServer(file, env) {
     const server = await startBenchServer(file, env);
     this.#stops.push(() => server.stop());

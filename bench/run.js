@@ -4,7 +4,9 @@
 // Groups: single, tracing, batch, timeline, contention (the Logger); recompute, mastery, freshness, consumer
 // (the Brain); bkt-em (the Brain's BKT fit, pure computation); bkt-fit (a fit end to end).
 // With --postgres, only the PostgreSQL groups, on one throwaway server the bench starts and stops
-// (postgres-server.js): pg-single, pg-batch (the Logger, one replica); pg-freshness (both services).
+// (postgres-server.js): pg-single, pg-batch (the Logger, one replica), pg-single-2replicas,
+// pg-batch-2replicas (two replicas on one database); pg-feed-freshness, pg-feed-freshness-2replicas
+// (the Logger's feed); pg-freshness, pg-freshness-2replicas (both services).
 import { loggerGroups } from './learning-events.js';
 import { brainGroups } from './concept-mastery.js';
 import { bktGroups } from './bkt-em.js';
