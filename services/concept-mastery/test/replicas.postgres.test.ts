@@ -53,12 +53,15 @@ async function theConsumer(replicas: ServiceProcess[]): Promise<ServiceProcess> 
   return replicas[last.indexOf(1)]!;
 }
 
-/** Logs `rounds` batches for `users` in the background; `writing` is false once the last is stored. */
+/**
+ * Logs `rounds` batches for `users` in the background, or fewer once `stop` is set; `writing` is
+ * false once the last is stored.
+ */
 function logInBackground(loggerUrl: string, users: string[], rounds: number, perUser: number) {
   const logged: StoredEvent[] = [];
-  const state = { writing: true, logged };
+  const state = { writing: true, stop: false, logged };
   const done = (async () => {
-    for (let i = 0; i < rounds; i += 1) {
+    for (let i = 0; i < rounds && !state.stop; i += 1) {
       logged.push(
         ...(await logEvents(
           loggerUrl,
@@ -125,7 +128,8 @@ test("the consumer's database session ended under it while events flow: it stops
   try {
     const holder = await theConsumer(replicas);
     const users = ['cut-a', 'cut-b'];
-    const { state, done } = logInBackground(stack.logger.url, users, 12, 40);
+    // Until the session has ended, however fast this machine logs.
+    const { state, done } = logInBackground(stack.logger.url, users, 1000, 40);
     await metricReaches(holder.url, 'mastery_feed_events_total{outcome="applied"}', '>', 0, { pollMs: 5 });
     // The session holding the lock (an advisory lock on a bigint key shows as classid, objid).
     const ended = await withDatabase(stack.brainEnv.DATABASE_URL!, async (db) => {
@@ -141,6 +145,7 @@ test("the consumer's database session ended under it while events flow: it stops
       holder.output.some((line) => line.includes('lost the feed consumer lock')),
     );
     await theConsumer(replicas);
+    state.stop = true;
     await done;
     const consumer = await theConsumer(replicas);
     await caughtUp(consumer.url, Math.max(...state.logged.map((e) => e.seq)));

@@ -75,11 +75,10 @@ test('an error mid-stream aborts the connection, is logged at error and counted;
   );
   const failure = JSON.parse(logger.service.output.find((line) => line.includes('a streamed answer failed midway'))!);
   expect(failure).toMatchObject({ level: 'error', route: '/events/:user_id', err: { message: expect.stringContaining('no such table') } });
-  const line = JSON.parse(
-    logger.service.output.find(
-      (l) => l.includes('"msg":"request"') && l.includes('"route":"/events/:user_id"') && l.includes('stream_failed'),
-    )!,
-  );
+  const isRequestLine = (l: string) =>
+    l.includes('"msg":"request"') && l.includes('"route":"/events/:user_id"') && l.includes('stream_failed');
+  await eventually("the Logger's request line with stream_failed", () => logger.service.output.some(isRequestLine));
+  const line = JSON.parse(logger.service.output.find(isRequestLine)!);
   expect(line).toMatchObject({ status_code: 200, stream_failed: true, request_id: failure.request_id });
 
   // Table back: the same timeline streams whole.
